@@ -1,0 +1,146 @@
+"""Command line: ``python -m analysis COMMAND``.
+
+Every command reads either a dataset file (``--config``) or input flags; flags
+override the file. Exit codes: 0 success, 2 bad input, configuration or usage,
+with a one-line message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from analysis.config import DatasetConfig, load_config, validate
+from analysis.dataset import load_dataset
+from analysis.errors import AnalysisError, ConfigError
+from analysis.i18n import _, set_language
+from analysis.summary import summarize
+from analysis.text_output import render_summary
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        print(_("error: {message}", message=message), file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(_("input"))
+    group.add_argument("--config", type=Path, help=_("dataset file (TOML), or a folder holding dataset.toml"))
+    group.add_argument("--predictions", type=Path, help=_("predictions file: CSV, Parquet or JSON"))
+    group.add_argument("--metadata", type=Path, help=_("metadata file joined on the id"))
+    group.add_argument("--tags-file", type=Path, help=_("long tags file with one (id, tag) row per tag"))
+    group.add_argument("--hlp", type=Path, help=_("HLP file with tag,hlp rows (accuracy between 0 and 1)"))
+    group.add_argument("--id-col", help=_("id column, in both files"))
+    group.add_argument("--label-col", help=_("label (true class) column"))
+    group.add_argument("--prediction-col", help=_("prediction column"))
+    group.add_argument("--score-col", help=_("score column: model confidence, or the per-example score"))
+    group.add_argument("--correct-col", help=_("column flagging correct examples, instead of label and prediction"))
+    group.add_argument("--tag-cols", help=_("comma-separated boolean tag columns of the metadata file"))
+    group.add_argument("--tag-list-col", help=_("metadata column holding a delimited list of tags"))
+    group.add_argument("--tag-separator", help=_("separator of the tag list column (default ';')"))
+    group.add_argument("--attributes", help=_("comma-separated metadata columns to slice by (default: all)"))
+    group.add_argument("--positive-class", help=_("positive class of a binary task, as text"))
+    group.add_argument("--error-threshold", type=float, help=_("per-example score mode: threshold that makes a score an error"))
+    group.add_argument("--error-when", choices=["above", "below"], help=_("per-example score mode: an error is a score above or below the threshold"))
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analysis", description=_("Data-centric error analysis of model predictions."))
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    summary = commands.add_parser("summary", help=_("overall, per-class, slice and tag metrics"))
+    _add_input_options(summary)
+    summary.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="TAG=ACCURACY",
+        help=_("what-if target accuracy for a tag (repeatable); default: every tag's HLP"),
+    )
+    summary.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
+    summary.add_argument("--lang", default="en", help=_("language of text output and messages (default: en)"))
+    summary.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
+    return parser
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def config_from_arguments(arguments: argparse.Namespace) -> DatasetConfig:
+    """Build the dataset configuration: the dataset file if given, then the flags on top."""
+    if arguments.config is not None:
+        config = load_config(arguments.config)
+    elif arguments.predictions is not None:
+        config = DatasetConfig(predictions=arguments.predictions)
+    else:
+        raise ConfigError(
+            _("No input given."),
+            _("Pass --config dataset.toml, or --predictions FILE (and usually --metadata FILE)."),
+        )
+    config = config.replace(
+        predictions=arguments.predictions,
+        metadata=arguments.metadata,
+        tags_file=arguments.tags_file,
+        hlp_file=arguments.hlp,
+        id_column=arguments.id_col,
+        label_column=arguments.label_col,
+        prediction_column=arguments.prediction_col,
+        score_column=arguments.score_col,
+        correct_column=arguments.correct_col,
+        tag_columns=_split(arguments.tag_cols),
+        tag_list_column=arguments.tag_list_col,
+        tag_separator=arguments.tag_separator,
+        attributes=_split(arguments.attributes),
+        positive_class=arguments.positive_class,
+        error_threshold=arguments.error_threshold,
+        error_when=arguments.error_when,
+    )
+    validate(config, _("the command line") if arguments.config is None else arguments.config)
+    return config
+
+
+def _parse_targets(pairs: list[str]) -> dict[str, float] | None:
+    if not pairs:
+        return None
+    targets = {}
+    for pair in pairs:
+        name, separator, value = pair.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not separator or not name or number is None:
+            raise ConfigError(
+                _("Invalid --target {value!r}.", value=pair),
+                _("Write it as TAG=ACCURACY, for example --target car_noise=0.93."),
+            )
+        targets[name] = number
+    return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _build_parser().parse_args(argv)
+    set_language(arguments.lang)
+    logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    try:
+        config = config_from_arguments(arguments)
+        dataset = load_dataset(config)
+        summary = summarize(dataset, _parse_targets(arguments.target))
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    if arguments.format == "json":
+        json.dump(summary, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_summary(summary))
+    return EXIT_OK

@@ -1,0 +1,319 @@
+"""The dataset file (TOML, ``schema = 1``) and the options that override it.
+
+A dataset file sits beside its data and names paths relative to itself, so a
+team can commit it next to their evaluation files. Every key is optional except
+``schema`` and ``files.predictions``; columns left out are found by their
+common names (see :data:`COLUMN_ALIASES`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.errors import ConfigError
+from analysis.i18n import _
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DATASET_FILE_NAME = "dataset.toml"
+
+# Column names tried in order when the dataset file does not name the column.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "example_id"),
+    "label": ("label", "y_true", "target", "ground_truth", "true_label"),
+    "prediction": ("prediction", "y_pred", "pred", "pred_label", "predicted_label"),
+    "score": ("score",),
+    "correct": ("correct",),
+}
+
+ERROR_WHEN_VALUES = ("above", "below")
+
+# Allowed keys per section, with the type each value must have.
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "": {"schema": int, "name": str, "description": str},
+    "files": {"predictions": str, "metadata": str, "tags": str, "hlp": str},
+    "columns": {
+        "id": str,
+        "label": str,
+        "prediction": str,
+        "score": str,
+        "correct": str,
+    },
+    "tags": {"columns": list, "list_column": str, "separator": str},
+    "slices": {
+        "attributes": list,
+        "exclude": list,
+        "sensitive": list,
+        "max_categories": int,
+        "top_categories": int,
+        "numeric_bins": int,
+        "max_numeric_values": int,
+    },
+    "task": {
+        "positive_class": (str, int),
+        "error_threshold": (int, float),
+        "error_when": str,
+    },
+    "statistics": {"confidence_level": float},
+}
+
+
+@dataclass
+class DatasetConfig:
+    """Where a dataset's files are and how to read them.
+
+    Column fields left as ``None`` are resolved from :data:`COLUMN_ALIASES`
+    when the files are opened.
+    """
+
+    predictions: Path
+    metadata: Path | None = None
+    tags_file: Path | None = None
+    hlp_file: Path | None = None
+    name: str = ""
+    description: str = ""
+    source: Path | None = None
+
+    id_column: str | None = None
+    label_column: str | None = None
+    prediction_column: str | None = None
+    score_column: str | None = None
+    correct_column: str | None = None
+
+    tag_columns: list[str] | None = None
+    tag_list_column: str | None = None
+    tag_separator: str = ";"
+
+    attributes: list[str] | None = None
+    exclude_attributes: list[str] = field(default_factory=list)
+    sensitive: list[str] = field(default_factory=list)
+    max_categories: int = 50
+    top_categories: int = 20
+    numeric_bins: int = 5
+    max_numeric_values: int = 20
+
+    positive_class: str | None = None
+    error_threshold: float | None = None
+    error_when: str = "above"
+
+    confidence_level: float = 0.95
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.predictions.parent.name
+
+    @property
+    def per_example_score_mode(self) -> bool:
+        """True when errors come from a per-example score and threshold."""
+        return self.error_threshold is not None
+
+    def replace(self, **changes: Any) -> "DatasetConfig":
+        """Return a copy with ``changes`` applied, skipping ``None`` values."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _check_type(value: Any, expected: type | tuple[type, ...], key: str, path: Path) -> None:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    # bool is a subclass of int in Python, but `schema = true` is not a number.
+    if isinstance(value, bool) or not isinstance(value, types):
+        names = " or ".join(_type_name(t) for t in types)
+        raise ConfigError(
+            _("In {file}, key '{key}' must be {expected}, got {value!r}.", file=path, key=key, expected=names, value=value),
+            _("Fix the value in the dataset file."),
+        )
+
+
+def _type_name(kind: type) -> str:
+    return {str: _("a string"), int: _("an integer"), float: _("a number"), list: _("a list")}[kind]
+
+
+def _check_string_list(values: list, key: str, path: Path) -> list[str]:
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(
+            _("In {file}, key '{key}' must be a list of column names (strings), got {value!r}.", file=path, key=key, value=values),
+            _("Write it as a TOML array of strings, for example [\"gender\", \"device\"]."),
+        )
+    return list(values)
+
+
+def _validate_keys(document: dict[str, Any], path: Path) -> None:
+    for key, value in document.items():
+        if key in _SCHEMA and key:
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    _("In {file}, '{key}' must be a table ([{key}]), got {value!r}.", file=path, key=key, value=value),
+                    _("Write it as a section header followed by its keys."),
+                )
+            allowed = _SCHEMA[key]
+            for sub_key, sub_value in value.items():
+                if sub_key not in allowed:
+                    raise ConfigError(
+                        _("In {file}, unknown key '{key}' in section [{section}].", file=path, key=sub_key, section=key),
+                        _("Allowed keys: {allowed}.", allowed=", ".join(sorted(allowed))),
+                    )
+                _check_type(sub_value, allowed[sub_key], f"{key}.{sub_key}", path)
+        elif key in _SCHEMA[""]:
+            _check_type(value, _SCHEMA[""][key], key, path)
+        else:
+            sections = sorted(k for k in _SCHEMA if k) + sorted(_SCHEMA[""])
+            raise ConfigError(
+                _("In {file}, unknown key or section '{key}'.", file=path, key=key),
+                _("Allowed top-level keys and sections: {allowed}.", allowed=", ".join(sections)),
+            )
+
+
+def _resolve_file(folder: Path, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else (folder / path)
+
+
+def load_config(path: str | Path) -> DatasetConfig:
+    """Read and validate a dataset file; a folder means its ``dataset.toml``."""
+    path = Path(path)
+    if path.is_dir():
+        path = find_dataset_file(path)
+    if not path.is_file():
+        raise ConfigError(
+            _("Dataset file not found: {file}.", file=path),
+            _("Pass the path of a TOML dataset file, or give the input files with --predictions and --metadata."),
+        )
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            _("The dataset file {file} is not valid TOML: {error}.", file=path, error=error),
+            _("Fix the syntax at the line shown."),
+        ) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            _("The dataset file {file} is not UTF-8 text.", file=path),
+            _("Save it as UTF-8."),
+        ) from error
+
+    schema = document.get("schema")
+    if schema is None:
+        raise ConfigError(
+            _("The dataset file {file} has no 'schema' key.", file=path),
+            _("Add the line: schema = {version}", version=SCHEMA_VERSION),
+        )
+    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+        raise ConfigError(
+            _("The dataset file {file} has schema = {value!r}, but this version reads schema = {version} only.", file=path, value=schema, version=SCHEMA_VERSION),
+            _("Set schema = {version} and check the keys against the README.", version=SCHEMA_VERSION),
+        )
+    _validate_keys(document, path)
+    return _build_config(document, path)
+
+
+def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
+    folder = path.parent
+    files = document.get("files", {})
+    columns = document.get("columns", {})
+    tags = document.get("tags", {})
+    slices = document.get("slices", {})
+    task = document.get("task", {})
+    statistics = document.get("statistics", {})
+
+    if "predictions" not in files:
+        raise ConfigError(
+            _("The dataset file {file} does not name a predictions file.", file=path),
+            _("Add predictions = \"predictions.csv\" under [files]."),
+        )
+    if "columns" in tags and "list_column" in tags:
+        raise ConfigError(
+            _("In {file}, [tags] sets both 'columns' and 'list_column'.", file=path),
+            _("Use boolean tag columns or one delimited list column, not both."),
+        )
+
+    config = DatasetConfig(
+        predictions=_resolve_file(folder, files["predictions"]),
+        metadata=_resolve_file(folder, files.get("metadata")),
+        tags_file=_resolve_file(folder, files.get("tags")),
+        hlp_file=_resolve_file(folder, files.get("hlp")),
+        name=document.get("name", ""),
+        description=document.get("description", ""),
+        source=path,
+        id_column=columns.get("id"),
+        label_column=columns.get("label"),
+        prediction_column=columns.get("prediction"),
+        score_column=columns.get("score"),
+        correct_column=columns.get("correct"),
+        tag_columns=_check_string_list(tags["columns"], "tags.columns", path) if "columns" in tags else None,
+        tag_list_column=tags.get("list_column"),
+        tag_separator=tags.get("separator", ";"),
+        attributes=_check_string_list(slices["attributes"], "slices.attributes", path) if "attributes" in slices else None,
+        exclude_attributes=_check_string_list(slices.get("exclude", []), "slices.exclude", path),
+        sensitive=_check_string_list(slices.get("sensitive", []), "slices.sensitive", path),
+        max_categories=slices.get("max_categories", 50),
+        top_categories=slices.get("top_categories", 20),
+        numeric_bins=slices.get("numeric_bins", 5),
+        max_numeric_values=slices.get("max_numeric_values", 20),
+        positive_class=str(task["positive_class"]) if "positive_class" in task else None,
+        error_threshold=float(task["error_threshold"]) if "error_threshold" in task else None,
+        error_when=task.get("error_when", "above"),
+        confidence_level=statistics.get("confidence_level", 0.95),
+    )
+    validate(config, path)
+    return config
+
+
+def validate(config: DatasetConfig, origin: Path | str) -> None:
+    """Check value ranges that the TOML types alone do not catch."""
+    if config.error_when not in ERROR_WHEN_VALUES:
+        raise ConfigError(
+            _("In {file}, error_when = {value!r} is not allowed.", file=origin, value=config.error_when),
+            _("Use \"above\" (a score above the threshold is an error) or \"below\"."),
+        )
+    if not 0 < config.confidence_level < 1:
+        raise ConfigError(
+            _("In {file}, confidence_level = {value} must be between 0 and 1.", file=origin, value=config.confidence_level),
+            _("Use for example 0.95."),
+        )
+    if config.tag_separator == "":
+        raise ConfigError(
+            _("In {file}, the tag separator is empty.", file=origin),
+            _("Set separator to the character between tags, for example \";\"."),
+        )
+    for key, value, minimum in (
+        ("max_categories", config.max_categories, 2),
+        ("top_categories", config.top_categories, 1),
+        ("numeric_bins", config.numeric_bins, 2),
+        ("max_numeric_values", config.max_numeric_values, 2),
+    ):
+        if value < minimum:
+            raise ConfigError(
+                _("In {file}, slices.{key} = {value} is too small.", file=origin, key=key, value=value),
+                _("Use a whole number of at least {minimum}.", minimum=minimum),
+            )
+    if config.per_example_score_mode and config.correct_column:
+        raise ConfigError(
+            _("In {file}, both a correct-flag column and an error threshold are set.", file=origin),
+            _("Use one way of marking errors: columns.correct, or task.error_threshold with columns.score."),
+        )
+
+
+def find_dataset_file(folder: Path) -> Path:
+    """Return ``dataset.toml`` in ``folder``, or its only ``*.toml`` file."""
+    preferred = folder / DATASET_FILE_NAME
+    if preferred.is_file():
+        return preferred
+    candidates = sorted(folder.glob("*.toml"))
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise ConfigError(
+            _("No dataset file (*.toml) in the folder {folder}.", folder=folder),
+            _("Write a {name} there (see the README), or give the input files with --predictions and --metadata.", name=DATASET_FILE_NAME),
+        )
+    raise ConfigError(
+        _("Several TOML files in {folder}: {names}.", folder=folder, names=", ".join(p.name for p in candidates)),
+        _("Name the one to use, or call it {name}.", name=DATASET_FILE_NAME),
+    )

@@ -1,0 +1,697 @@
+"""Opening a dataset: files as DuckDB views, joined on the id into ``examples``.
+
+:func:`load_dataset` checks the inputs, resolves the columns (explicit names
+first, then common aliases), decides how each attribute is sliced, and defines
+the view ``examples`` with one row per analysed example::
+
+    id, label, prediction, score, is_error, a0, a1, ... (slice values), t0, t1, ... (tags)
+
+Attribute and tag columns get generated aliases (``a0``, ``t0``) so that the
+metric queries never handle a user's column name; :class:`Dataset` maps them
+back. Counts of what was dropped and why are in :class:`LoadReport`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis import expressions as ex
+from analysis.config import COLUMN_ALIASES, DatasetConfig
+from analysis.engine import Engine
+from analysis.errors import InputError
+from analysis.i18n import _
+from analysis.sources import SourceFile, find_column, open_source
+from analysis.sqltext import quote_ident
+
+log = logging.getLogger(__name__)
+
+MODE_CLASSIFICATION = "classification"
+MODE_CORRECT_FLAG = "correct_flag"
+MODE_PER_EXAMPLE_SCORE = "per_example_score"
+
+UNTAGGED = "(untagged)"
+OVERALL = "(overall)"
+
+# Examples of offending values quoted in a message.
+_SHOWN_VALUES = 5
+
+
+@dataclass
+class Attribute:
+    """A metadata column used for slicing, and how its values become slices."""
+
+    name: str
+    alias: str
+    kind: str  # "categorical", "top_values" or "quantile_bins"
+    distinct_values: int
+    bins: list[str] = field(default_factory=list)
+    edges: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Tag:
+    name: str
+    alias: str
+    origin: str  # "column", "list_column" or "file"
+
+
+@dataclass
+class Notice:
+    """A warning for the user: a stable code for programs and a translated message for people."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass
+class LoadReport:
+    """What was read, what was analysed and what was dropped, with counts."""
+
+    rows: int = 0
+    metadata_rows: int | None = None
+    matched: int = 0
+    missing_id: int = 0
+    unmatched_predictions: int = 0
+    unmatched_metadata: int = 0
+    missing_label: int = 0
+    missing_prediction: int = 0
+    warnings: list[Notice] = field(default_factory=list)
+
+    def dropped(self) -> dict[str, int]:
+        return {
+            "missing_id": self.missing_id,
+            "unmatched_predictions": self.unmatched_predictions,
+            "unmatched_metadata": self.unmatched_metadata,
+            "missing_label": self.missing_label,
+            "missing_prediction": self.missing_prediction,
+        }
+
+
+@dataclass
+class Dataset:
+    """An opened dataset: the engine holding its views and what the columns mean."""
+
+    config: DatasetConfig
+    engine: Engine
+    mode: str
+    id_column: str
+    label_column: str | None
+    prediction_column: str | None
+    score_column: str | None
+    correct_column: str | None
+    attributes: list[Attribute]
+    tags: list[Tag]
+    hlp: dict[str, float]
+    report: LoadReport
+    has_score: bool = False
+
+    @property
+    def has_classes(self) -> bool:
+        return self.mode == MODE_CLASSIFICATION
+
+    def tag(self, name: str) -> Tag:
+        for tag in self.tags:
+            if tag.name == name:
+                return tag
+        raise InputError(
+            _("Unknown tag '{tag}'.", tag=name),
+            _("Known tags: {names}.", names=", ".join(t.name for t in self.tags) or _("none")),
+        )
+
+    def attribute(self, name: str) -> Attribute:
+        for attribute in self.attributes:
+            if attribute.name == name:
+                return attribute
+        raise InputError(
+            _("Unknown attribute '{attribute}'.", attribute=name),
+            _("Known attributes: {names}.", names=", ".join(a.name for a in self.attributes) or _("none")),
+        )
+
+
+def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset:
+    """Open the files of ``config`` and define the ``examples`` view; raise :class:`InputError` on bad input."""
+    engine = engine or Engine()
+    report = LoadReport()
+    predictions_role = _("predictions")
+
+    predictions = open_source(engine, config.predictions, predictions_role, "predictions_file")
+    mode = _mode(config)
+    columns = {
+        "id": _resolve_column(predictions, "id", config.id_column, required=True, config=config),
+        "label": None,
+        "prediction": None,
+        "correct": None,
+    }
+    if mode == MODE_CLASSIFICATION:
+        columns["label"] = _resolve_column(predictions, "label", config.label_column, required=True, config=config)
+        columns["prediction"] = _resolve_column(predictions, "prediction", config.prediction_column, required=True, config=config)
+    elif mode == MODE_CORRECT_FLAG:
+        columns["correct"] = _resolve_column(predictions, "correct", config.correct_column, required=True, config=config)
+    columns["score"] = _resolve_column(
+        predictions, "score", config.score_column, required=mode == MODE_PER_EXAMPLE_SCORE, config=config
+    )
+
+    # Read CSV ids and classes as text, so "007" keeps its zeros.
+    text_columns = tuple(c for c in (columns["id"], columns["label"], columns["prediction"]) if c)
+    if predictions.file_format == "csv":
+        predictions = open_source(engine, config.predictions, predictions_role, "predictions_file", text_columns)
+    if columns["correct"]:
+        _check_flag_values(engine, [(columns["correct"], predictions)], "predictions_file")
+
+    metadata = None
+    metadata_id = None
+    if config.metadata is not None:
+        metadata = open_source(engine, config.metadata, _("metadata"), "metadata_file")
+        metadata_id = _metadata_id_column(metadata, columns["id"], config)
+        if metadata.file_format == "csv":
+            metadata = open_source(engine, config.metadata, _("metadata"), "metadata_file", (metadata_id,))
+
+    tag_sources = _tag_columns(config, metadata, predictions)
+    _check_flag_values(engine, tag_sources, None)
+    list_tags = _list_column_tags(engine, config, metadata)
+    long_tags = _tags_file(engine, config, columns["id"])
+
+    # Join on integers when every file has integer ids: faster than text, same result.
+    join_as_integer = (
+        ex.is_integer_type(predictions.types[columns["id"]])
+        and (metadata is None or ex.is_integer_type(metadata.types[metadata_id]))
+        and (long_tags is None or ex.is_integer_type(long_tags[1]))
+    )
+    _define_keyed_views(engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags)
+    _check_unique_ids(engine, predictions, columns["id"], metadata, metadata_id)
+
+    attributes = _profile_attributes(engine, config, metadata, metadata_id, tag_sources, report)
+    tags = _assign_tag_aliases(tag_sources, list_tags, long_tags)
+    _define_examples_view(engine, config, metadata, attributes, tags, tag_sources)
+    _count_rows(engine, mode, metadata is not None, report)
+    hlp = _read_hlp(engine, config, tags, report)
+
+    dataset = Dataset(
+        config=config,
+        engine=engine,
+        mode=mode,
+        id_column=columns["id"],
+        label_column=columns["label"],
+        prediction_column=columns["prediction"],
+        score_column=columns["score"],
+        correct_column=columns["correct"],
+        attributes=attributes,
+        tags=tags,
+        hlp=hlp,
+        report=report,
+        has_score=columns["score"] is not None,
+    )
+    _warn_about_drops(dataset)
+    return dataset
+
+
+def _mode(config: DatasetConfig) -> str:
+    if config.per_example_score_mode:
+        return MODE_PER_EXAMPLE_SCORE
+    if config.correct_column:
+        return MODE_CORRECT_FLAG
+    return MODE_CLASSIFICATION
+
+
+def _resolve_column(source: SourceFile, role: str, explicit: str | None, required: bool, config: DatasetConfig) -> str | None:
+    """Find the column playing ``role``: the configured name, else the first alias present."""
+    if explicit is not None:
+        found = find_column(source.columns, explicit)
+        if found is None:
+            raise InputError(
+                _("The {file} has no column '{column}' (set as the {role} column).", file=source.label, column=explicit, role=role),
+                _("Its columns are: {columns}. Fix the name in the dataset file or the command-line option.", columns=_column_list(source)),
+            )
+        return found
+    for alias in COLUMN_ALIASES[role]:
+        found = find_column(source.columns, alias)
+        if found is not None:
+            if alias != COLUMN_ALIASES[role][0]:
+                log.info("Using column %r of %s as the %s column", found, source.path, role)
+            return found
+    if required:
+        option = {"id": "--id-col", "label": "--label-col", "prediction": "--prediction-col", "score": "--score-col", "correct": "--correct-col"}[role]
+        raise InputError(
+            _("The {file} has no {role} column: none of {aliases} was found.", file=source.label, role=role, aliases=", ".join(COLUMN_ALIASES[role])),
+            _("Its columns are: {columns}. Name the {role} column in the dataset file ([columns] {role} = ...) or with {option}.", columns=_column_list(source), role=role, option=option),
+        )
+    return None
+
+
+def _column_list(source: SourceFile) -> str:
+    shown = source.columns[:30]
+    text = ", ".join(repr(c) for c in shown)
+    return text + (_(" and {count} more", count=len(source.columns) - 30) if len(source.columns) > 30 else "")
+
+
+def _metadata_id_column(metadata: SourceFile, id_column: str, config: DatasetConfig) -> str:
+    found = find_column(metadata.columns, id_column)
+    if found is not None:
+        return found
+    if config.id_column is None:
+        for alias in COLUMN_ALIASES["id"]:
+            found = find_column(metadata.columns, alias)
+            if found is not None:
+                return found
+    raise InputError(
+        _("The {file} has no id column '{column}' to join on.", file=metadata.label, column=id_column),
+        _("Its columns are: {columns}. Both files need the same id column.", columns=_column_list(metadata)),
+    )
+
+
+def _tag_columns(config: DatasetConfig, metadata: SourceFile | None, predictions: SourceFile) -> list[tuple[str, SourceFile]]:
+    """Return (column, file) pairs of boolean tag columns: named ones, or ``tag_*`` booleans by default."""
+    source = metadata if metadata is not None else predictions
+    if config.tag_columns is not None:
+        found = []
+        for name in config.tag_columns:
+            column = find_column(source.columns, name)
+            if column is None:
+                raise InputError(
+                    _("The tag column '{column}' named in the dataset file is not in the {file}.", column=name, file=source.label),
+                    _("Fix the name under [tags] columns, or add the column."),
+                )
+            found.append((column, source))
+        return found
+    if metadata is None:
+        return []
+    defaults = [
+        (name, metadata)
+        for name in metadata.columns
+        if name.lower().startswith("tag_") and metadata.types[name].upper() == "BOOLEAN"
+    ]
+    if defaults:
+        log.info("Using boolean columns %s of %s as tags", [n for n, _s in defaults], metadata.path)
+    return defaults
+
+
+def _list_column_tags(engine: Engine, config: DatasetConfig, metadata: SourceFile | None) -> list[str]:
+    if config.tag_list_column is None:
+        return []
+    if metadata is None or not metadata.has(config.tag_list_column):
+        where = metadata.label if metadata is not None else _("metadata file (none given)")
+        raise InputError(
+            _("The tag list column '{column}' is not in the {file}.", column=config.tag_list_column, file=where),
+            _("Fix [tags] list_column in the dataset file."),
+        )
+    column = quote_ident(find_column(metadata.columns, config.tag_list_column))
+    rows = engine.rows(
+        f"SELECT DISTINCT trim(tag) AS tag FROM (SELECT unnest(string_split(CAST({column} AS VARCHAR), ?)) AS tag "
+        f"FROM metadata_file) WHERE trim(tag) <> '' ORDER BY 1",
+        [config.tag_separator],
+    )
+    return [row[0] for row in rows]
+
+
+def _tags_file(engine: Engine, config: DatasetConfig, id_column: str) -> tuple[list[str], str] | None:
+    """Open the long (id, tag) file; return its distinct tags and its id column type."""
+    if config.tags_file is None:
+        return None
+    source = open_source(engine, config.tags_file, _("tags"), "tags_file")
+    tags_id = find_column(source.columns, id_column)
+    if tags_id is None:
+        tags_id = next((find_column(source.columns, a) for a in COLUMN_ALIASES["id"] if source.has(a)), None)
+    tag_column = find_column(source.columns, "tag")
+    if tags_id is None or tag_column is None:
+        raise InputError(
+            _("The {file} needs an id column '{id}' and a 'tag' column, one row per (example, tag).", file=source.label, id=id_column),
+            _("Its columns are: {columns}.", columns=_column_list(source)),
+        )
+    if source.file_format == "csv":
+        source = open_source(engine, config.tags_file, _("tags"), "tags_file", (tags_id,))
+    engine.create_view(
+        "tags_long",
+        f"SELECT {quote_ident(tags_id)} AS raw_id, trim(CAST({quote_ident(tag_column)} AS VARCHAR)) AS tag "
+        f"FROM tags_file WHERE {quote_ident(tag_column)} IS NOT NULL AND trim(CAST({quote_ident(tag_column)} AS VARCHAR)) <> ''",
+    )
+    names = [row[0] for row in engine.rows("SELECT DISTINCT tag FROM tags_long ORDER BY 1")]
+    return names, source.types[tags_id]
+
+
+def _id_expression(column: str, duckdb_type: str, as_integer: bool) -> str:
+    if as_integer:
+        return f"CAST({quote_ident(column)} AS BIGINT)"
+    return ex.class_text(column, duckdb_type)
+
+
+def _check_unique_ids(engine: Engine, predictions: SourceFile, id_column: str, metadata: SourceFile | None, metadata_id: str | None) -> None:
+    checks = [("p", predictions, id_column)]
+    if metadata is not None:
+        checks.append(("m", metadata, metadata_id))
+    for view, source, column in checks:
+        duplicates = engine.rows(
+            f"SELECT _id, count(*) AS n FROM {view} WHERE _id IS NOT NULL GROUP BY _id HAVING count(*) > 1 ORDER BY n DESC, _id LIMIT ?",
+            [_SHOWN_VALUES],
+        )
+        if duplicates:
+            total = engine.rows(
+                f"SELECT count(*) FROM (SELECT _id FROM {view} WHERE _id IS NOT NULL GROUP BY _id HAVING count(*) > 1)"
+            )[0][0]
+            shown = ", ".join(f"{value!r} ({count}x)" for value, count in duplicates)
+            raise InputError(
+                _("The {file} has {count} ids that appear more than once in column '{column}', for example {values}.", file=source.label, count=total, column=column, values=shown),
+                _("Ids must be unique within a run: remove the duplicate rows, or add a run column if the file holds several runs."),
+            )
+
+
+def _profile_attributes(engine, config, metadata, metadata_id, tag_sources, report) -> list[Attribute]:
+    """Choose the attribute columns and how each is sliced (see DESIGN defaults in the README)."""
+    if metadata is None:
+        candidates: list[tuple[str, str]] = []
+    else:
+        tag_names = {name.lower() for name, _source in tag_sources}
+        skip = {metadata_id.lower(), *tag_names}
+        if config.tag_list_column:
+            skip.add(config.tag_list_column.lower())
+        candidates = [(name, metadata.types[name]) for name in metadata.columns if name.lower() not in skip]
+
+    if config.attributes is not None:
+        chosen = []
+        for name in config.attributes:
+            found = find_column([c for c, _t in candidates], name)
+            if found is None:
+                where = metadata.label if metadata is not None else _("metadata file (none given)")
+                raise InputError(
+                    _("The attribute '{column}' named in the dataset file is not a metadata column of the {file}.", column=name, file=where),
+                    _("Fix the name under [slices] attributes."),
+                )
+            chosen.append((found, metadata.types[found]))
+        candidates = chosen
+    excluded = {name.lower() for name in config.exclude_attributes}
+    candidates = [(name, kind) for name, kind in candidates if name.lower() not in excluded]
+
+    sliceable = []
+    for name, duckdb_type in candidates:
+        upper = duckdb_type.upper()
+        if upper.startswith(("STRUCT", "MAP", "LIST", "BLOB")) or upper.endswith("[]"):
+            log.info("Not slicing column %r: type %s has no slice values", name, duckdb_type)
+            continue
+        sliceable.append((name, duckdb_type))
+    if not sliceable:
+        return []
+
+    counts_sql = ", ".join(
+        f"count(DISTINCT {quote_ident(name)}) AS d{i}, count({quote_ident(name)}) AS n{i}" for i, (name, _t) in enumerate(sliceable)
+    )
+    profile = engine.rows(f"SELECT {counts_sql} FROM m")[0]
+    attributes = []
+    for index, (name, duckdb_type) in enumerate(sliceable):
+        distinct, non_null = profile[2 * index], profile[2 * index + 1]
+        alias = f"a{len(attributes)}"
+        if ex.is_numeric_type(duckdb_type) and distinct > config.max_numeric_values:
+            attributes.append(Attribute(name, alias, "quantile_bins", distinct))
+        elif not ex.is_numeric_type(duckdb_type) and distinct > config.max_categories:
+            if distinct == non_null and config.attributes is None:
+                log.info("Not slicing column %r: every value is unique, like an id", name)
+                report.warnings.append(
+                    Notice("unique_column_skipped", _("Column '{column}' was not used for slicing: each of its {count} values is unique.", column=name, count=distinct))
+                )
+                continue
+            attributes.append(Attribute(name, alias, "top_values", distinct))
+        else:
+            attributes.append(Attribute(name, alias, "categorical", distinct))
+
+    _fill_bins(engine, config, attributes)
+    return attributes
+
+
+def _fill_bins(engine: Engine, config: DatasetConfig, attributes: list[Attribute]) -> None:
+    """Compute the kept values of wide categorical attributes and the quantile edges of numeric ones."""
+    for attribute in attributes:
+        column = quote_ident(attribute.name)
+        if attribute.kind == "top_values":
+            rows = engine.rows(
+                f"SELECT CAST({column} AS VARCHAR) AS v, count(*) AS n FROM m WHERE {column} IS NOT NULL "
+                f"GROUP BY 1 ORDER BY n DESC, v LIMIT ?",
+                [config.top_categories],
+            )
+            attribute.bins = [row[0] for row in rows]
+    numeric = [a for a in attributes if a.kind == "quantile_bins"]
+    if not numeric:
+        return
+    levels = [i / config.numeric_bins for i in range(config.numeric_bins + 1)]
+    select = ", ".join(f"quantile_cont(CAST({quote_ident(a.name)} AS DOUBLE), ?) AS q{i}" for i, a in enumerate(numeric))
+    row = engine.rows(f"SELECT {select} FROM m", [levels] * len(numeric))[0]
+    for attribute, quantiles in zip(numeric, row):
+        edges = sorted({float(q) for q in quantiles if q is not None and not math.isnan(q)})
+        if len(edges) < 2:
+            attribute.kind = "categorical"
+            continue
+        attribute.edges = edges
+
+
+def _assign_tag_aliases(tag_sources, list_tags, long_tags) -> list[Tag]:
+    """Number the tags ``t0, t1, ...``; a name found in several forms is one tag."""
+    tags: dict[str, Tag] = {}
+    for name, _source in tag_sources:
+        tags.setdefault(name, Tag(name, f"t{len(tags)}", "column"))
+    for name in list_tags:
+        tags.setdefault(name, Tag(name, f"t{len(tags)}", "list_column"))
+    for name in long_tags[0] if long_tags else []:
+        tags.setdefault(name, Tag(name, f"t{len(tags)}", "file"))
+    return list(tags.values())
+
+
+def _check_flag_values(engine: Engine, flag_columns: list[tuple[str, SourceFile]], view: str | None) -> None:
+    """Reject text flag columns holding values that are neither true nor false."""
+    for name, source in flag_columns:
+        if source.types[name].upper() == "BOOLEAN" or ex.is_numeric_type(source.types[name]):
+            continue
+        rows = engine.rows(
+            f"SELECT DISTINCT CAST({quote_ident(name)} AS VARCHAR) FROM {view or source.view} WHERE {ex.unrecognised_flag_filter(name)} LIMIT ?",
+            [_SHOWN_VALUES],
+        )
+        if rows:
+            raise InputError(
+                _("The column '{column}' of the {file} holds values that are not true or false, for example {values}.", column=name, file=source.label, values=", ".join(repr(r[0]) for r in rows)),
+                _("Write flags as true/false, yes/no or 1/0 (empty means false)."),
+            )
+
+
+def _define_keyed_views(
+    engine: Engine,
+    config: DatasetConfig,
+    mode: str,
+    predictions: SourceFile,
+    columns: dict[str, str | None],
+    metadata: SourceFile | None,
+    metadata_id: str | None,
+    as_integer: bool,
+    long_tags: tuple[list[str], str] | None,
+) -> None:
+    """Define ``p`` (outcome per example), ``m`` (metadata) and ``tl`` (long tags), each keyed by ``_id``.
+
+    ``p.is_error`` is NULL where the outcome is undefined (a missing label,
+    prediction, score or correct flag); such rows are counted, then dropped.
+    """
+    id_column = columns["id"]
+    inner = [f"{_id_expression(id_column, predictions.types[id_column], as_integer)} AS _id"]
+    if mode == MODE_CLASSIFICATION:
+        inner += [
+            f"{ex.class_text(columns['label'], predictions.types[columns['label']])} AS label",
+            f"{ex.class_text(columns['prediction'], predictions.types[columns['prediction']])} AS prediction",
+        ]
+    else:
+        inner += ["CAST(NULL AS VARCHAR) AS label", "CAST(NULL AS VARCHAR) AS prediction"]
+    score_column = columns["score"]
+    inner.append(f"TRY_CAST({quote_ident(score_column)} AS DOUBLE) AS score" if score_column else "CAST(NULL AS DOUBLE) AS score")
+    correct_column = columns["correct"]
+    if correct_column:
+        flag = ex.flag(correct_column, predictions.types[correct_column])
+        inner.append(f"CASE WHEN {quote_ident(correct_column)} IS NULL THEN NULL ELSE {flag} END AS correct")
+    else:
+        inner.append("CAST(NULL AS BOOLEAN) AS correct")
+
+    if mode == MODE_CLASSIFICATION:
+        is_error = "label <> prediction"
+    elif mode == MODE_CORRECT_FLAG:
+        is_error = "NOT correct"
+    else:
+        comparison = ">" if config.error_when == "above" else "<"
+        is_error = f"score {comparison} {float(config.error_threshold)!r}"
+    engine.create_view(
+        "p", f"SELECT _id, label, prediction, score, {is_error} AS is_error FROM (SELECT {', '.join(inner)} FROM predictions_file)"
+    )
+
+    if metadata is not None:
+        engine.create_view(
+            "m", f"SELECT {_id_expression(metadata_id, metadata.types[metadata_id], as_integer)} AS _id, * FROM metadata_file"
+        )
+    else:
+        # Without a metadata file, tag columns may sit in the predictions file.
+        engine.create_view(
+            "m", f"SELECT {_id_expression(id_column, predictions.types[id_column], as_integer)} AS _id, * FROM predictions_file"
+        )
+    if long_tags is not None:
+        engine.create_view(
+            "tl",
+            f"SELECT {_id_expression('raw_id', long_tags[1], as_integer)} AS _id, list(DISTINCT tag) AS tags "
+            f"FROM tags_long GROUP BY 1",
+        )
+
+
+def _define_examples_view(
+    engine: Engine,
+    config: DatasetConfig,
+    metadata: SourceFile | None,
+    attributes: list[Attribute],
+    tags: list[Tag],
+    tag_sources: list[tuple[str, SourceFile]],
+) -> None:
+    """Define ``examples``: matched ids with a defined outcome, slice values and tag flags."""
+    params: list[object] = []
+    metadata_select = ["_id"]
+    for attribute in attributes:
+        metadata_select.append(f"{_attribute_expression(attribute, params)} AS {attribute.alias}")
+
+    column_tags = {name: source for name, source in tag_sources}
+    list_column = find_column(metadata.columns, config.tag_list_column) if (metadata and config.tag_list_column) else None
+    for tag in tags:
+        parts = []
+        if tag.name in column_tags:
+            parts.append(ex.flag(tag.name, column_tags[tag.name].types[tag.name]))
+        if list_column is not None:
+            parts.append(
+                f"coalesce(list_contains(list_transform(string_split(CAST({quote_ident(list_column)} AS VARCHAR), ?), lambda x: trim(x)), ?), false)"
+            )
+            params += [config.tag_separator, tag.name]
+        metadata_select.append(f"({' OR '.join(parts) or 'false'}) AS {tag.alias}")
+
+    tag_select = []
+    file_params: list[object] = []
+    for tag in tags:
+        if tag.origin == "file" or config.tags_file is not None:
+            tag_select.append(f"(md.{tag.alias} OR coalesce(list_contains(tl.tags, ?), false)) AS {tag.alias}")
+            file_params.append(tag.name)
+        else:
+            tag_select.append(f"md.{tag.alias}")
+
+    select = ["p._id AS id", "p.label", "p.prediction", "p.score", "p.is_error"]
+    select += [f"md.{a.alias}" for a in attributes] + tag_select
+    join = f"FROM p JOIN (SELECT {', '.join(metadata_select)} FROM m) AS md ON p._id = md._id"
+    if config.tags_file is not None:
+        join += " LEFT JOIN tl ON p._id = tl._id"
+    engine.create_view(
+        "examples",
+        f"SELECT {', '.join(select)} {join} WHERE p.is_error IS NOT NULL",
+        params + file_params,
+    )
+
+
+def _attribute_expression(attribute: Attribute, params: list[object]) -> str:
+    if attribute.kind == "top_values":
+        params.extend(attribute.bins)
+        return ex.top_values(attribute.name, len(attribute.bins))
+    if attribute.kind == "quantile_bins":
+        expression, labels = ex.quantile_bins(attribute.name, attribute.edges)
+        attribute.bins = labels
+        return expression
+    return ex.attribute_text(attribute.name)
+
+
+def _count_rows(engine: Engine, mode: str, has_metadata: bool, report: LoadReport) -> None:
+    """Count rows read, matched and dropped, by reason; each dropped row has one reason."""
+    report.rows, report.missing_id = engine.rows(
+        "SELECT CAST(count(*) AS BIGINT), CAST(count(*) FILTER (WHERE _id IS NULL) AS BIGINT) FROM p"
+    )[0]
+    matched_metadata = "m._id IS NOT NULL" if has_metadata else "true"
+    join = "FROM p LEFT JOIN m ON p._id = m._id" if has_metadata else "FROM p"
+    if mode == MODE_CLASSIFICATION:
+        missing_label = "p.label IS NULL"
+        missing_prediction = "p.label IS NOT NULL AND p.prediction IS NULL"
+    else:
+        missing_label = "false"
+        missing_prediction = "p.is_error IS NULL"
+    row = engine.rows(
+        f"""
+        SELECT
+            CAST(count(*) FILTER (WHERE NOT ({matched_metadata})) AS BIGINT),
+            CAST(count(*) FILTER (WHERE {matched_metadata}) AS BIGINT),
+            CAST(count(*) FILTER (WHERE {matched_metadata} AND {missing_label}) AS BIGINT),
+            CAST(count(*) FILTER (WHERE {matched_metadata} AND {missing_prediction}) AS BIGINT),
+            CAST(count(*) FILTER (WHERE {matched_metadata} AND p.is_error IS NOT NULL) AS BIGINT)
+        {join}
+        WHERE p._id IS NOT NULL
+        """
+    )[0]
+    report.unmatched_predictions, pairs, report.missing_label, report.missing_prediction, report.matched = row
+    if has_metadata:
+        report.metadata_rows = engine.rows("SELECT CAST(count(*) AS BIGINT) FROM m")[0][0]
+        report.unmatched_metadata = report.metadata_rows - pairs
+
+
+def _read_hlp(engine: Engine, config: DatasetConfig, tags: list[Tag], report: LoadReport) -> dict[str, float]:
+    """Read the ``tag,hlp`` file; HLP values are accuracies between 0 and 1."""
+    if config.hlp_file is None:
+        return {}
+    source = open_source(engine, config.hlp_file, _("HLP"), "hlp_file", ("tag",))
+    tag_column = find_column(source.columns, "tag")
+    hlp_column = find_column(source.columns, "hlp")
+    if tag_column is None or hlp_column is None:
+        raise InputError(
+            _("The {file} needs the columns 'tag' and 'hlp'.", file=source.label),
+            _("Its columns are: {columns}. Write one row per tag with its human-level accuracy, for example car_noise,0.93.", columns=_column_list(source)),
+        )
+    rows = engine.rows(
+        f"SELECT CAST({quote_ident(tag_column)} AS VARCHAR), CAST({quote_ident(hlp_column)} AS VARCHAR) FROM hlp_file"
+    )
+    hlp: dict[str, float] = {}
+    for tag, text in rows:
+        if tag is None or text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not 0 <= value <= 1:
+            raise InputError(
+                _("The {file} gives HLP {value!r} for tag '{tag}', which is not an accuracy between 0 and 1.", file=source.label, value=text, tag=tag),
+                _("Write HLP as a fraction, for example 0.95 for 95%."),
+            )
+        if tag in hlp:
+            raise InputError(
+                _("The {file} lists tag '{tag}' more than once.", file=source.label, tag=tag),
+                _("Keep one HLP row per tag."),
+            )
+        hlp[tag.strip()] = value
+
+    known = {t.name for t in tags} | {UNTAGGED, OVERALL}
+    unknown = sorted(set(hlp) - known)
+    if unknown:
+        report.warnings.append(
+            Notice("hlp_unknown_tags", _("The HLP file names tags that no example carries: {tags}.", tags=", ".join(unknown)))
+        )
+    return hlp
+
+
+def _warn_about_drops(dataset: Dataset) -> None:
+    report = dataset.report
+    files = {"predictions": dataset.config.predictions, "metadata": dataset.config.metadata}
+    messages = [
+        ("missing_id", report.missing_id, _("{count} rows of the predictions file {file} have no id and were left out.", count=report.missing_id, file=files["predictions"])),
+        ("unmatched_predictions", report.unmatched_predictions, _("{count} ids of the predictions file have no row in the metadata file {file} and were left out.", count=report.unmatched_predictions, file=files["metadata"])),
+        ("unmatched_metadata", report.unmatched_metadata, _("{count} ids of the metadata file {file} have no prediction and were left out.", count=report.unmatched_metadata, file=files["metadata"])),
+        ("missing_label", report.missing_label, _("{count} examples have no label in column '{column}' and were left out.", count=report.missing_label, column=dataset.label_column)),
+        (
+            "missing_prediction",
+            report.missing_prediction,
+            _("{count} examples have no prediction in column '{column}' and were left out.", count=report.missing_prediction, column=dataset.prediction_column)
+            if dataset.mode == MODE_CLASSIFICATION
+            else _("{count} examples have no value in column '{column}', so their outcome is unknown; they were left out.", count=report.missing_prediction, column=dataset.correct_column or dataset.score_column),
+        ),
+    ]
+    for code, count, message in messages:
+        if count:
+            log.warning(message)
+            report.warnings.append(Notice(code, message))
+    if report.matched == 0:
+        raise InputError(
+            _("No example could be analysed: no id of {file} matched with a defined outcome.", file=files["predictions"]),
+            _("Check that both files use the same ids in the id column, and that labels and predictions are filled."),
+        )

@@ -1,0 +1,60 @@
+"""Translation of user-facing text.
+
+Every message a user reads (UI labels, errors, warnings, CLI text output, the
+report) passes through :func:`_`. English is the source language: the English
+text is the message id, so with no catalog installed the text is returned as
+written. Catalogs are standard gettext ``.mo`` files under
+``analysis/locale/<lang>/LC_MESSAGES/messages.mo``.
+
+Placeholders use ``str.format`` names (``{count}``, ``{file}``), filled after
+translation so a translator may reorder them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import gettext
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+
+_active: contextvars.ContextVar[gettext.NullTranslations | None] = contextvars.ContextVar(
+    "analysis_translations", default=None
+)
+
+
+def load_translations(language: str) -> gettext.NullTranslations:
+    """Load the catalog for ``language``, falling back to the English source text."""
+    if language == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+def set_language(language: str) -> None:
+    """Make ``language`` the language of messages in the current context (thread or task)."""
+    _active.set(load_translations(language))
+
+
+@contextlib.contextmanager
+def using(translations: gettext.NullTranslations):
+    """Translate with ``translations`` inside the block, then restore the previous catalog."""
+    token = _active.set(translations)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+def _(message: str, /, **params: object) -> str:
+    """Translate ``message`` and fill its ``{name}`` placeholders from ``params``."""
+    translations = _active.get()
+    text = translations.gettext(message) if translations is not None else message
+    return text.format(**params) if params else text
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it yet (module constants)."""
+    return message

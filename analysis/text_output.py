@@ -1,0 +1,136 @@
+"""Plain-text rendering of a summary for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.i18n import _
+
+# Slices shown per attribute in text output; JSON output has them all.
+_SLICE_ROWS_PER_ATTRIBUTE = 25
+
+
+def _percent(value: float | None) -> str:
+    return _("undefined") if value is None else _("{value:.1f}%", value=100 * value)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return _("undefined") if value is None else f"{value:.{digits}f}"
+
+
+def _signed_points(value: float | None) -> str:
+    return _("undefined") if value is None else _("{value:+.1f} pts", value=100 * value)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(headers, widths)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    for row in rows:
+        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return lines
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """Render the summary as sections of short tables."""
+    lines: list[str] = []
+    overall = summary["overall"]
+    lines.append(_("Dataset: {name}", name=summary["dataset"]))
+    lines.append(
+        _("Examples analysed: {matched} of {rows} prediction rows", matched=summary["matched"], rows=summary["rows"])
+    )
+    for warning in summary["load_warnings"]:
+        lines.append(_("  warning: {message}", message=warning["message"]))
+    lines.append("")
+    lines.append(_("Overall"))
+    lines.append(_("  accuracy {accuracy}, error rate {error_rate} ({errors} errors)", accuracy=_percent(overall["accuracy"]), error_rate=_percent(overall["error_rate"]), errors=overall["errors"]))
+    if summary["classes"] is not None:
+        lines.append(
+            _("  balanced accuracy {balanced}, macro F1 {macro}, weighted F1 {weighted}", balanced=_percent(overall["balanced_accuracy"]), macro=_number(overall["macro_f1"]), weighted=_number(overall["weighted_f1"]))
+        )
+        lines += _imbalance_lines(summary["imbalance"])
+        lines += _class_lines(summary)
+    lines += _slice_lines(summary["slices"])
+    lines += _tag_lines(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _imbalance_lines(imbalance: dict[str, Any]) -> list[str]:
+    lines = [
+        _("  majority class '{label}' is {share} of the labels; always predicting it gives accuracy {share}", label=imbalance["majority_class"], share=_percent(imbalance["majority_share"])),
+        _("  imbalance ratio (largest / smallest class): {ratio:.1f}", ratio=imbalance["imbalance_ratio"]),
+    ]
+    for warning in imbalance["warnings"]:
+        lines.append(_("  warning: {message}", message=warning["message"]))
+    return lines
+
+
+def _class_lines(summary: dict[str, Any]) -> list[str]:
+    lines = ["", _("Per class")]
+    rows = [
+        [c["label"], str(c["support"]), _number(c["precision"]), _number(c["recall"]), _number(c["f1"])]
+        for c in summary["classes"]
+    ]
+    lines += _table([_("class"), _("support"), _("precision"), _("recall"), _("F1")], rows)
+    if summary["confused_pairs"]:
+        lines += ["", _("Most confused pairs (label -> prediction)")]
+        lines += _table(
+            [_("label"), _("prediction"), _("count")],
+            [[p["label"], p["prediction"], str(p["count"])] for p in summary["confused_pairs"]],
+        )
+    return lines
+
+
+def _slice_lines(slices: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    columns = list(dict.fromkeys(row["column"] for row in slices))
+    for column in columns:
+        rows = [row for row in slices if row["column"] == column]
+        lines += ["", _("Slices by {column}", column=column)]
+        shown = rows[:_SLICE_ROWS_PER_ATTRIBUTE]
+        lines += _table(
+            [_("value"), _("count"), _("share"), _("error rate"), _("95% interval"), _("gap to overall")],
+            [
+                [
+                    row["value"],
+                    str(row["count"]),
+                    _percent(row["share"]),
+                    _percent(row["error_rate"]),
+                    f"{_percent(row['ci_low'])} - {_percent(row['ci_high'])}",
+                    _signed_points(row["gap_to_overall"]),
+                ]
+                for row in shown
+            ],
+        )
+        if len(rows) > len(shown):
+            lines.append(_("  ... {count} more values in the JSON output", count=len(rows) - len(shown)))
+    return lines
+
+
+def _tag_lines(summary: dict[str, Any]) -> list[str]:
+    lines = ["", _("Tags")]
+    lines += _table(
+        [_("tag"), _("count"), _("share of data"), _("error rate"), _("share of errors"), _("accuracy"), _("HLP"), _("room for improvement"), _("potential gain")],
+        [
+            [
+                row["tag"],
+                str(row["count"]),
+                _percent(row["share_of_data"]),
+                _percent(row["error_rate"]),
+                _percent(row["share_of_errors"]),
+                _percent(row["accuracy"]),
+                _percent(row["hlp"]),
+                _signed_points(row["room_for_improvement"]),
+                _signed_points(row["potential_gain"]),
+            ]
+            for row in summary["tags"]
+        ],
+    )
+    estimate = summary["what_if"]
+    if estimate["targets"]:
+        targets = ", ".join(f"{tag} {_percent(value)}" for tag, value in estimate["targets"].items())
+        lines += [
+            "",
+            _("What-if: with {targets}, overall accuracy would go from {before} to {after} ({gain}), over {count} affected examples.", targets=targets, before=_percent(estimate["accuracy_before"]), after=_percent(estimate["accuracy_after"]), gain=_signed_points(estimate["gain"]), count=estimate["examples_affected"]),
+        ]
+    return lines
