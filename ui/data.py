@@ -1,0 +1,157 @@
+"""The data root, the datasets in it, and cached calls into :mod:`analysis`.
+
+The data root is a folder whose sub-folders are datasets, each with its own
+dataset file (``dataset.toml``). It comes from, in order of precedence:
+
+1. the ``--data-root PATH`` argument after ``--`` on the command line
+   (``streamlit run dashboard.py -- --data-root PATH``);
+2. the environment variable ``ERROR_ANALYSIS_DATA_ROOT``;
+3. ``sample_data/`` in the repository.
+
+An opened :class:`~analysis.Dataset` is cached per folder and per fingerprint of
+its files (paths, sizes and modification times), so editing a file on disk
+opens the dataset again on the next rerun.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from analysis import ConfigError, Dataset, load_config, load_dataset, summarize
+from analysis.config import find_dataset_file
+from analysis.i18n import _
+
+DATA_ROOT_ARGUMENT = "--data-root"
+DATA_ROOT_VARIABLE = "ERROR_ANALYSIS_DATA_ROOT"
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
+
+# Each cached dataset keeps a DuckDB connection whose views read the files on
+# demand, so an entry costs little memory. The bound drops datasets replaced by
+# newer file versions.
+_CACHED_DATASETS = 16
+_CACHED_SUMMARIES = 64
+
+# A (path, size in bytes, modification time in ns) triple per file; size and
+# time are None for a file that does not exist.
+Fingerprint = tuple[tuple[str, int | None, int | None], ...]
+
+
+def data_root(argv: list[str] | None = None, environment: Mapping[str, str] | None = None) -> Path:
+    """Return the data root: the command-line argument, else the environment variable, else the samples.
+
+    ``argv`` defaults to ``sys.argv[1:]``, which contains the arguments written
+    after ``--`` in ``streamlit run``. Other arguments are ignored because the
+    same script also runs under test runners with arguments of their own.
+    Raises :class:`~analysis.ConfigError` when the argument has no value.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    environment = os.environ if environment is None else environment
+    value = _argument_value(argv, DATA_ROOT_ARGUMENT)
+    if value is None:
+        value = environment.get(DATA_ROOT_VARIABLE) or None
+    if value is None:
+        return DEFAULT_DATA_ROOT
+    return Path(value).expanduser().resolve()
+
+
+def _argument_value(argv: list[str], name: str) -> str | None:
+    """Return the value of the last ``name VALUE`` or ``name=VALUE`` in ``argv``, or None if absent.
+
+    A hand-written scan rather than argparse, because argparse exits the
+    process on a malformed argument and matches abbreviations of the name.
+    """
+    value = None
+    for index, argument in enumerate(argv):
+        if argument.startswith(name + "="):
+            value = argument[len(name) + 1 :]
+        elif argument == name:
+            if index + 1 >= len(argv) or argv[index + 1].startswith("--"):
+                raise ConfigError(
+                    _("The argument {name} needs a folder path.", name=name),
+                    _("Write it after --, for example: streamlit run dashboard.py -- {name} PATH", name=name),
+                )
+            value = argv[index + 1]
+    if value == "":
+        raise ConfigError(
+            _("The argument {name} needs a folder path, got an empty value.", name=name),
+            _("Write it after --, for example: streamlit run dashboard.py -- {name} PATH", name=name),
+        )
+    return value
+
+
+def list_datasets(root: Path) -> list[str]:
+    """Return the names of the sub-folders of ``root`` that hold a dataset file, sorted.
+
+    A sub-folder counts when it has a ``*.toml`` file. Which file is used, and
+    the error when several files compete, is up to
+    :func:`analysis.config.find_dataset_file`, so a folder with a broken or
+    ambiguous dataset file is still listed and its error is shown when chosen.
+    Hidden folders (starting with ".") are skipped. A missing root has no
+    datasets.
+    """
+    if not root.is_dir():
+        return []
+    names = [
+        folder.name
+        for folder in root.iterdir()
+        if folder.is_dir() and not folder.name.startswith(".") and any(folder.glob("*.toml"))
+    ]
+    return sorted(names, key=lambda name: (name.casefold(), name))
+
+
+def dataset_fingerprint(folder: Path) -> Fingerprint:
+    """Return the fingerprint of the dataset file of ``folder`` and of every file it names.
+
+    Raises :class:`~analysis.AnalysisError` when the dataset file is missing
+    or invalid, which the page shows like any other load error.
+    """
+    config_file = find_dataset_file(folder)
+    config = load_config(config_file)
+    paths = [config_file, config.predictions, config.metadata, config.tags_file, config.hlp_file]
+    return tuple(_file_state(path) for path in paths if path is not None)
+
+
+def _file_state(path: Path) -> tuple[str, int | None, int | None]:
+    try:
+        status = path.stat()
+    except OSError:
+        return str(path), None, None
+    return str(path), status.st_size, status.st_mtime_ns
+
+
+def open_dataset(folder: Path) -> Dataset:
+    """Open the dataset in ``folder``, reusing the cached one while its files are unchanged.
+
+    Raises :class:`~analysis.AnalysisError` on invalid input. Errors are not
+    cached, so a fixed file is picked up on the next rerun.
+    """
+    fingerprint = dataset_fingerprint(folder)
+    with st.spinner(_("Opening the dataset {name}…", name=folder.name)):
+        return _open_dataset(str(folder), fingerprint)
+
+
+def load_summary(folder: Path) -> dict[str, Any]:
+    """Return the summary of the dataset in ``folder`` (see :func:`analysis.summarize`), cached."""
+    fingerprint = dataset_fingerprint(folder)
+    with st.spinner(_("Computing the summary of {name}…", name=folder.name)):
+        return _summary(str(folder), fingerprint)
+
+
+# The fingerprint argument is unused in the body: it is part of the cache key,
+# so a changed file gives a new entry.
+@st.cache_resource(max_entries=_CACHED_DATASETS, show_spinner=False)
+def _open_dataset(folder: str, fingerprint: Fingerprint) -> Dataset:
+    return load_dataset(load_config(Path(folder)))
+
+
+# NOTE: the summary's messages are translated when it is computed. If the
+# dashboard ever switches language per session, add the language to this key.
+@st.cache_data(max_entries=_CACHED_SUMMARIES, show_spinner=False)
+def _summary(folder: str, fingerprint: Fingerprint) -> dict[str, Any]:
+    return summarize(_open_dataset(folder, fingerprint))
