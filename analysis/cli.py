@@ -8,6 +8,7 @@ with a one-line message on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
-from analysis.i18n import _, set_language
+from analysis.i18n import _, load_translations, using
 from analysis.summary import summarize
 from analysis.text_output import render_summary
 
@@ -65,7 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help=_("what-if target accuracy for a tag (repeatable); default: every tag's HLP"),
     )
     summary.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
-    summary.add_argument("--lang", default="en", help=_("language of text output and messages (default: en)"))
+    summary.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
     summary.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
     return parser
 
@@ -128,8 +129,14 @@ def _parse_targets(pairs: list[str]) -> dict[str, float] | None:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _build_parser().parse_args(argv)
-    set_language(arguments.lang)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
+    language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
+    with language:
+        return _run_summary(arguments)
+
+
+def _run_summary(arguments: argparse.Namespace) -> int:
     try:
         config = config_from_arguments(arguments)
         dataset = load_dataset(config)

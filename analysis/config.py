@@ -57,7 +57,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "task": {
         "positive_class": (str, int),
-        "error_threshold": (int, float),
+        "error_threshold": float,
         "error_when": str,
     },
     "statistics": {"confidence_level": float},
@@ -120,13 +120,20 @@ class DatasetConfig:
 
 def _check_type(value: Any, expected: type | tuple[type, ...], key: str, path: Path) -> None:
     types = expected if isinstance(expected, tuple) else (expected,)
+    # TOML writes a whole number without a decimal point as an integer, and 1 is a valid number.
+    accepted = types + (int,) if float in types else types
     # bool is a subclass of int in Python, but `schema = true` is not a number.
-    if isinstance(value, bool) or not isinstance(value, types):
+    if isinstance(value, bool) or not isinstance(value, accepted):
         names = " or ".join(_type_name(t) for t in types)
         raise ConfigError(
-            _("In {file}, key '{key}' must be {expected}, got {value!r}.", file=path, key=key, expected=names, value=value),
+            _("In {file}, key '{key}' must be {expected}, got {value}.", file=path, key=key, expected=names, value=_toml_text(value)),
             _("Fix the value in the dataset file."),
         )
+
+
+def _toml_text(value: Any) -> str:
+    """Show ``value`` as TOML writes it where that differs from Python (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
 def _type_name(kind: type) -> str:
@@ -197,6 +204,11 @@ def load_config(path: str | Path) -> DatasetConfig:
             _("The dataset file {file} is not UTF-8 text.", file=path),
             _("Save it as UTF-8."),
         ) from error
+    except OSError as error:
+        raise ConfigError(
+            _("The dataset file {file} could not be read: {reason}.", file=path, reason=error.strerror or error),
+            _("Check that the file exists and that you may read it."),
+        ) from error
 
     schema = document.get("schema")
     if schema is None:
@@ -206,7 +218,7 @@ def load_config(path: str | Path) -> DatasetConfig:
         )
     if schema != SCHEMA_VERSION or isinstance(schema, bool):
         raise ConfigError(
-            _("The dataset file {file} has schema = {value!r}, but this version reads schema = {version} only.", file=path, value=schema, version=SCHEMA_VERSION),
+            _("The dataset file {file} has schema = {value}, but this version reads schema = {version} only.", file=path, value=_toml_text(schema), version=SCHEMA_VERSION),
             _("Set schema = {version} and check the keys against the README.", version=SCHEMA_VERSION),
         )
     _validate_keys(document, path)
@@ -259,7 +271,7 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         positive_class=str(task["positive_class"]) if "positive_class" in task else None,
         error_threshold=float(task["error_threshold"]) if "error_threshold" in task else None,
         error_when=task.get("error_when", "above"),
-        confidence_level=statistics.get("confidence_level", 0.95),
+        confidence_level=float(statistics.get("confidence_level", 0.95)),
     )
     validate(config, path)
     return config
@@ -269,12 +281,12 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
     """Check value ranges that the TOML types alone do not catch."""
     if config.error_when not in ERROR_WHEN_VALUES:
         raise ConfigError(
-            _("In {file}, error_when = {value!r} is not allowed.", file=origin, value=config.error_when),
+            _("In {file}, task.error_when = {value!r} is not allowed.", file=origin, value=config.error_when),
             _("Use \"above\" (a score above the threshold is an error) or \"below\"."),
         )
     if not 0 < config.confidence_level < 1:
         raise ConfigError(
-            _("In {file}, confidence_level = {value} must be between 0 and 1.", file=origin, value=config.confidence_level),
+            _("In {file}, statistics.confidence_level = {value} must be between 0 and 1.", file=origin, value=config.confidence_level),
             _("Use for example 0.95."),
         )
     if config.tag_separator == "":

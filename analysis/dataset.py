@@ -22,7 +22,7 @@ from analysis import expressions as ex
 from analysis.config import COLUMN_ALIASES, DatasetConfig
 from analysis.engine import Engine
 from analysis.errors import InputError
-from analysis.i18n import _
+from analysis.i18n import _, ngettext
 from analysis.sources import SourceFile, find_column, open_source
 from analysis.sqltext import quote_ident
 
@@ -163,6 +163,8 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         predictions = open_source(engine, config.predictions, predictions_role, "predictions_file", text_columns)
     if columns["correct"]:
         _check_flag_values(engine, [(columns["correct"], predictions)], "predictions_file")
+    if mode == MODE_PER_EXAMPLE_SCORE:
+        _check_numeric_values(engine, columns["score"], predictions)
 
     metadata = None
     metadata_id = None
@@ -172,10 +174,13 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         if metadata.file_format == "csv":
             metadata = open_source(engine, config.metadata, _("metadata"), "metadata_file", (metadata_id,))
 
-    tag_sources = _tag_columns(config, metadata, predictions)
+    # Without a metadata file, tag columns may sit in the predictions file.
+    tag_file = metadata if metadata is not None else predictions
+    tag_sources = _tag_columns(config, tag_file)
     _check_flag_values(engine, tag_sources, None)
-    list_tags = _list_column_tags(engine, config, metadata)
+    list_tags = _list_column_tags(engine, config, tag_file)
     long_tags = _tags_file(engine, config, columns["id"])
+    key = _unused_name("_id", tag_file.columns)
 
     # Join on integers when every file has integer ids: faster than text, same result.
     join_as_integer = (
@@ -183,13 +188,18 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         and (metadata is None or ex.is_integer_type(metadata.types[metadata_id]))
         and (long_tags is None or ex.is_integer_type(long_tags[1]))
     )
-    _define_keyed_views(engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags)
-    _check_unique_ids(engine, predictions, columns["id"], metadata, metadata_id)
+    _define_keyed_views(engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags, key)
+    _check_unique_ids(engine, predictions, columns["id"], metadata, metadata_id, key)
 
     attributes = _profile_attributes(engine, config, metadata, metadata_id, tag_sources, report)
     tags = _assign_tag_aliases(tag_sources, list_tags, long_tags)
-    _define_examples_view(engine, config, metadata, attributes, tags, tag_sources)
-    _count_rows(engine, mode, metadata is not None, report)
+    _define_examples_view(engine, config, tag_file, attributes, tags, tag_sources, key)
+    _count_rows(engine, mode, metadata is not None, report, key)
+    if mode == MODE_CLASSIFICATION:
+        outcome_columns = [columns["id"], columns["label"], columns["prediction"]]
+    else:
+        outcome_columns = [columns["id"], columns["correct"] or columns["score"]]
+    _check_any_match(engine, config, report, key, outcome_columns)
     hlp = _read_hlp(engine, config, tags, report)
 
     dataset = Dataset(
@@ -265,45 +275,49 @@ def _metadata_id_column(metadata: SourceFile, id_column: str, config: DatasetCon
     )
 
 
-def _tag_columns(config: DatasetConfig, metadata: SourceFile | None, predictions: SourceFile) -> list[tuple[str, SourceFile]]:
+def _unused_name(name: str, columns: list[str]) -> str:
+    """Return ``name``, prefixed with underscores until no column has that name (ignoring case)."""
+    taken = {column.lower() for column in columns}
+    while name.lower() in taken:
+        name = "_" + name
+    return name
+
+
+def _tag_columns(config: DatasetConfig, source: SourceFile) -> list[tuple[str, SourceFile]]:
     """Return (column, file) pairs of boolean tag columns: named ones, or ``tag_*`` booleans by default."""
-    source = metadata if metadata is not None else predictions
     if config.tag_columns is not None:
         found = []
         for name in config.tag_columns:
             column = find_column(source.columns, name)
             if column is None:
                 raise InputError(
-                    _("The tag column '{column}' named in the dataset file is not in the {file}.", column=name, file=source.label),
-                    _("Fix the name under [tags] columns, or add the column."),
+                    _("The tag column '{column}' is not in the {file}.", column=name, file=source.label),
+                    _("Its columns are: {columns}. Fix the name under [tags] columns in the dataset file or in --tag-cols.", columns=_column_list(source)),
                 )
             found.append((column, source))
         return found
-    if metadata is None:
-        return []
     defaults = [
-        (name, metadata)
-        for name in metadata.columns
-        if name.lower().startswith("tag_") and metadata.types[name].upper() == "BOOLEAN"
+        (name, source)
+        for name in source.columns
+        if name.lower().startswith("tag_") and source.types[name].upper() == "BOOLEAN"
     ]
     if defaults:
-        log.info("Using boolean columns %s of %s as tags", [n for n, _s in defaults], metadata.path)
+        log.info("Using boolean columns %s of %s as tags", [n for n, _s in defaults], source.path)
     return defaults
 
 
-def _list_column_tags(engine: Engine, config: DatasetConfig, metadata: SourceFile | None) -> list[str]:
+def _list_column_tags(engine: Engine, config: DatasetConfig, source: SourceFile) -> list[str]:
     if config.tag_list_column is None:
         return []
-    if metadata is None or not metadata.has(config.tag_list_column):
-        where = metadata.label if metadata is not None else _("metadata file (none given)")
+    if not source.has(config.tag_list_column):
         raise InputError(
-            _("The tag list column '{column}' is not in the {file}.", column=config.tag_list_column, file=where),
-            _("Fix [tags] list_column in the dataset file."),
+            _("The tag list column '{column}' is not in the {file}.", column=config.tag_list_column, file=source.label),
+            _("Its columns are: {columns}. Fix [tags] list_column in the dataset file or --tag-list-col.", columns=_column_list(source)),
         )
-    column = quote_ident(find_column(metadata.columns, config.tag_list_column))
+    column = quote_ident(find_column(source.columns, config.tag_list_column))
     rows = engine.rows(
         f"SELECT DISTINCT trim(tag) AS tag FROM (SELECT unnest(string_split(CAST({column} AS VARCHAR), ?)) AS tag "
-        f"FROM metadata_file) WHERE trim(tag) <> '' ORDER BY 1",
+        f"FROM {source.view}) WHERE trim(tag) <> '' ORDER BY 1",
         [config.tag_separator],
     )
     return [row[0] for row in rows]
@@ -340,22 +354,28 @@ def _id_expression(column: str, duckdb_type: str, as_integer: bool) -> str:
     return ex.class_text(column, duckdb_type)
 
 
-def _check_unique_ids(engine: Engine, predictions: SourceFile, id_column: str, metadata: SourceFile | None, metadata_id: str | None) -> None:
-    checks = [("p", predictions, id_column)]
+def _check_unique_ids(
+    engine: Engine, predictions: SourceFile, id_column: str, metadata: SourceFile | None, metadata_id: str | None, key: str
+) -> None:
+    checks = [("p", "_id", predictions, id_column)]
     if metadata is not None:
-        checks.append(("m", metadata, metadata_id))
-    for view, source, column in checks:
+        checks.append(("m", quote_ident(key), metadata, metadata_id))
+    for view, view_key, source, column in checks:
         duplicates = engine.rows(
-            f"SELECT _id, count(*) AS n FROM {view} WHERE _id IS NOT NULL GROUP BY _id HAVING count(*) > 1 ORDER BY n DESC, _id LIMIT ?",
+            f"SELECT {view_key}, count(*) AS n FROM {view} WHERE {view_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY n DESC, 1 LIMIT ?",
             [_SHOWN_VALUES],
         )
         if duplicates:
             total = engine.rows(
-                f"SELECT count(*) FROM (SELECT _id FROM {view} WHERE _id IS NOT NULL GROUP BY _id HAVING count(*) > 1)"
+                f"SELECT count(*) FROM (SELECT {view_key} FROM {view} WHERE {view_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)"
             )[0][0]
             shown = ", ".join(f"{value!r} ({count}x)" for value, count in duplicates)
             raise InputError(
-                _("The {file} has {count} ids that appear more than once in column '{column}', for example {values}.", file=source.label, count=total, column=column, values=shown),
+                ngettext(
+                    "The {file} has {count} id that appears more than once in column '{column}': {values}.",
+                    "The {file} has {count} ids that appear more than once in column '{column}', for example {values}.",
+                    total, file=source.label, column=column, values=shown,
+                ),
                 _("Ids must be unique within a run: remove the duplicate rows, or add a run column if the file holds several runs."),
             )
 
@@ -375,11 +395,15 @@ def _profile_attributes(engine, config, metadata, metadata_id, tag_sources, repo
         chosen = []
         for name in config.attributes:
             found = find_column([c for c, _t in candidates], name)
-            if found is None:
-                where = metadata.label if metadata is not None else _("metadata file (none given)")
+            if found is None and metadata is None:
                 raise InputError(
-                    _("The attribute '{column}' named in the dataset file is not a metadata column of the {file}.", column=name, file=where),
-                    _("Fix the name under [slices] attributes."),
+                    _("Slicing by the attribute '{column}' needs a metadata file, but none was given.", column=name),
+                    _("Name the metadata file under [files] metadata in the dataset file or with --metadata."),
+                )
+            if found is None:
+                raise InputError(
+                    _("The attribute '{column}' is not a metadata column of the {file}.", column=name, file=metadata.label),
+                    _("Its columns are: {columns}. The id and tag columns cannot be attributes. Fix the name under [slices] attributes in the dataset file or in --attributes.", columns=_column_list(metadata)),
                 )
             chosen.append((found, metadata.types[found]))
         candidates = chosen
@@ -474,6 +498,23 @@ def _check_flag_values(engine: Engine, flag_columns: list[tuple[str, SourceFile]
             )
 
 
+def _check_numeric_values(engine: Engine, name: str, source: SourceFile) -> None:
+    """Reject a score column containing text that is not a number, because TRY_CAST would silently make it missing."""
+    if ex.is_numeric_type(source.types[name]):
+        return
+    column = quote_ident(name)
+    rows = engine.rows(
+        f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM {source.view} "
+        f"WHERE trim(CAST({column} AS VARCHAR)) <> '' AND TRY_CAST({column} AS DOUBLE) IS NULL LIMIT ?",
+        [_SHOWN_VALUES],
+    )
+    if rows:
+        raise InputError(
+            _("The column '{column}' of the {file} holds values that are not numbers, for example {values}.", column=name, file=source.label, values=", ".join(repr(r[0]) for r in rows)),
+            _("Name the column with the per-example score in [columns] score or --score-col."),
+        )
+
+
 def _define_keyed_views(
     engine: Engine,
     config: DatasetConfig,
@@ -484,8 +525,12 @@ def _define_keyed_views(
     metadata_id: str | None,
     as_integer: bool,
     long_tags: tuple[list[str], str] | None,
+    key: str,
 ) -> None:
-    """Define ``p`` (outcome per example), ``m`` (metadata) and ``tl`` (long tags), each keyed by ``_id``.
+    """Define ``p`` (outcome per example), ``m`` (metadata) and ``tl`` (long tags), keyed by the normalised id.
+
+    ``p`` and ``tl`` name the key ``_id``. ``m`` keeps every column of its file,
+    so its key is named ``key``, which no column of that file uses.
 
     ``p.is_error`` is NULL where the outcome is undefined (a missing label,
     prediction, score or correct flag); such rows are counted, then dropped.
@@ -521,12 +566,12 @@ def _define_keyed_views(
 
     if metadata is not None:
         engine.create_view(
-            "m", f"SELECT {_id_expression(metadata_id, metadata.types[metadata_id], as_integer)} AS _id, * FROM metadata_file"
+            "m", f"SELECT {_id_expression(metadata_id, metadata.types[metadata_id], as_integer)} AS {quote_ident(key)}, * FROM metadata_file"
         )
     else:
         # Without a metadata file, tag columns may sit in the predictions file.
         engine.create_view(
-            "m", f"SELECT {_id_expression(id_column, predictions.types[id_column], as_integer)} AS _id, * FROM predictions_file"
+            "m", f"SELECT {_id_expression(id_column, predictions.types[id_column], as_integer)} AS {quote_ident(key)}, * FROM predictions_file"
         )
     if long_tags is not None:
         engine.create_view(
@@ -539,19 +584,20 @@ def _define_keyed_views(
 def _define_examples_view(
     engine: Engine,
     config: DatasetConfig,
-    metadata: SourceFile | None,
+    tag_file: SourceFile,
     attributes: list[Attribute],
     tags: list[Tag],
     tag_sources: list[tuple[str, SourceFile]],
+    key: str,
 ) -> None:
     """Define ``examples``: matched ids with a defined outcome, slice values and tag flags."""
     params: list[object] = []
-    metadata_select = ["_id"]
+    metadata_select = [f"{quote_ident(key)} AS _id"]
     for attribute in attributes:
         metadata_select.append(f"{_attribute_expression(attribute, params)} AS {attribute.alias}")
 
     column_tags = {name: source for name, source in tag_sources}
-    list_column = find_column(metadata.columns, config.tag_list_column) if (metadata and config.tag_list_column) else None
+    list_column = find_column(tag_file.columns, config.tag_list_column) if config.tag_list_column else None
     for tag in tags:
         parts = []
         if tag.name in column_tags:
@@ -595,13 +641,14 @@ def _attribute_expression(attribute: Attribute, params: list[object]) -> str:
     return ex.attribute_text(attribute.name)
 
 
-def _count_rows(engine: Engine, mode: str, has_metadata: bool, report: LoadReport) -> None:
+def _count_rows(engine: Engine, mode: str, has_metadata: bool, report: LoadReport, key: str) -> None:
     """Count rows read, matched and dropped, by reason; each dropped row has one reason."""
     report.rows, report.missing_id = engine.rows(
         "SELECT CAST(count(*) AS BIGINT), CAST(count(*) FILTER (WHERE _id IS NULL) AS BIGINT) FROM p"
     )[0]
-    matched_metadata = "m._id IS NOT NULL" if has_metadata else "true"
-    join = "FROM p LEFT JOIN m ON p._id = m._id" if has_metadata else "FROM p"
+    metadata_key = f"m.{quote_ident(key)}"
+    matched_metadata = f"{metadata_key} IS NOT NULL" if has_metadata else "true"
+    join = f"FROM p LEFT JOIN m ON p._id = {metadata_key}" if has_metadata else "FROM p"
     if mode == MODE_CLASSIFICATION:
         missing_label = "p.label IS NULL"
         missing_prediction = "p.label IS NOT NULL AND p.prediction IS NULL"
@@ -645,6 +692,7 @@ def _read_hlp(engine: Engine, config: DatasetConfig, tags: list[Tag], report: Lo
     for tag, text in rows:
         if tag is None or text is None:
             continue
+        tag = tag.strip()
         try:
             value = float(text)
         except ValueError:
@@ -659,39 +707,84 @@ def _read_hlp(engine: Engine, config: DatasetConfig, tags: list[Tag], report: Lo
                 _("The {file} lists tag '{tag}' more than once.", file=source.label, tag=tag),
                 _("Keep one HLP row per tag."),
             )
-        hlp[tag.strip()] = value
+        hlp[tag] = value
 
     known = {t.name for t in tags} | {UNTAGGED, OVERALL}
     unknown = sorted(set(hlp) - known)
     if unknown:
         report.warnings.append(
-            Notice("hlp_unknown_tags", _("The HLP file names tags that no example carries: {tags}.", tags=", ".join(unknown)))
+            Notice("hlp_unknown_tags", _("The {file} names tags that are not tags of this dataset: {tags}.", file=source.label, tags=", ".join(unknown)))
         )
     return hlp
 
 
 def _warn_about_drops(dataset: Dataset) -> None:
     report = dataset.report
-    files = {"predictions": dataset.config.predictions, "metadata": dataset.config.metadata}
+    predictions = dataset.config.predictions
+    metadata = dataset.config.metadata
+    if dataset.mode == MODE_CLASSIFICATION:
+        missing_outcome = ngettext(
+            "{count} example of {file} has no prediction in column '{column}' and was left out.",
+            "{count} examples of {file} have no prediction in column '{column}' and were left out.",
+            report.missing_prediction, file=predictions, column=dataset.prediction_column,
+        )
+    else:
+        missing_outcome = ngettext(
+            "{count} example of {file} has no value in column '{column}', so its outcome is unknown and it was left out.",
+            "{count} examples of {file} have no value in column '{column}', so their outcome is unknown and they were left out.",
+            report.missing_prediction, file=predictions, column=dataset.correct_column or dataset.score_column,
+        )
     messages = [
-        ("missing_id", report.missing_id, _("{count} rows of the predictions file {file} have no id and were left out.", count=report.missing_id, file=files["predictions"])),
-        ("unmatched_predictions", report.unmatched_predictions, _("{count} ids of the predictions file have no row in the metadata file {file} and were left out.", count=report.unmatched_predictions, file=files["metadata"])),
-        ("unmatched_metadata", report.unmatched_metadata, _("{count} ids of the metadata file {file} have no prediction and were left out.", count=report.unmatched_metadata, file=files["metadata"])),
-        ("missing_label", report.missing_label, _("{count} examples have no label in column '{column}' and were left out.", count=report.missing_label, column=dataset.label_column)),
-        (
-            "missing_prediction",
-            report.missing_prediction,
-            _("{count} examples have no prediction in column '{column}' and were left out.", count=report.missing_prediction, column=dataset.prediction_column)
-            if dataset.mode == MODE_CLASSIFICATION
-            else _("{count} examples have no value in column '{column}', so their outcome is unknown; they were left out.", count=report.missing_prediction, column=dataset.correct_column or dataset.score_column),
-        ),
+        ("missing_id", report.missing_id, ngettext(
+            "{count} row of the predictions file {file} has no id in column '{column}' and was left out.",
+            "{count} rows of the predictions file {file} have no id in column '{column}' and were left out.",
+            report.missing_id, file=predictions, column=dataset.id_column,
+        )),
+        ("unmatched_predictions", report.unmatched_predictions, ngettext(
+            "{count} id of the predictions file {predictions} has no row in the metadata file {metadata} and was left out.",
+            "{count} ids of the predictions file {predictions} have no row in the metadata file {metadata} and were left out.",
+            report.unmatched_predictions, predictions=predictions, metadata=metadata,
+        )),
+        ("unmatched_metadata", report.unmatched_metadata, ngettext(
+            "{count} id of the metadata file {metadata} has no row in the predictions file {predictions} and was left out.",
+            "{count} ids of the metadata file {metadata} have no row in the predictions file {predictions} and were left out.",
+            report.unmatched_metadata, predictions=predictions, metadata=metadata,
+        )),
+        ("missing_label", report.missing_label, ngettext(
+            "{count} example of {file} has no label in column '{column}' and was left out.",
+            "{count} examples of {file} have no label in column '{column}' and were left out.",
+            report.missing_label, file=predictions, column=dataset.label_column,
+        )),
+        ("missing_prediction", report.missing_prediction, missing_outcome),
     ]
     for code, count, message in messages:
         if count:
             log.warning(message)
             report.warnings.append(Notice(code, message))
-    if report.matched == 0:
-        raise InputError(
-            _("No example could be analysed: no id of {file} matched with a defined outcome.", file=files["predictions"]),
-            _("Check that both files use the same ids in the id column, and that labels and predictions are filled."),
+
+
+def _check_any_match(engine: Engine, config: DatasetConfig, report: LoadReport, key: str, outcome_columns: list[str]) -> None:
+    """Raise when no example is left to analyse, saying whether the ids or the outcomes are at fault."""
+    if report.matched > 0:
+        return
+    if config.metadata is not None and report.unmatched_predictions == report.rows - report.missing_id:
+        shown_predictions = engine.rows("SELECT DISTINCT _id FROM p WHERE _id IS NOT NULL ORDER BY 1 LIMIT ?", [3])
+        shown_metadata = engine.rows(
+            f"SELECT DISTINCT {quote_ident(key)} FROM m WHERE {quote_ident(key)} IS NOT NULL ORDER BY 1 LIMIT ?", [3]
         )
+        raise InputError(
+            _(
+                "No id of the predictions file {predictions} matches an id of the metadata file {metadata}: for example {predictions_ids} against {metadata_ids}.",
+                predictions=config.predictions,
+                metadata=config.metadata,
+                predictions_ids=", ".join(repr(row[0]) for row in shown_predictions) or _("none"),
+                metadata_ids=", ".join(repr(row[0]) for row in shown_metadata) or _("none"),
+            ),
+            _("Use the same ids in both files (ids are compared as text, so '007' and '7' differ), or name the id column with [columns] id or --id-col."),
+        )
+    columns = ", ".join(repr(c) for c in outcome_columns)
+    if config.metadata is None:
+        message = _("No example is left to analyse: every row of the predictions file {file} has an empty value in one of the columns {columns}.", file=config.predictions, columns=columns)
+    else:
+        message = _("No example is left to analyse: every row of the predictions file {file} has an empty value in one of the columns {columns}, or an id that is not in the metadata file {metadata}.", file=config.predictions, columns=columns, metadata=config.metadata)
+    raise InputError(message, _("Fill those columns, or name the right ones in the dataset file or with the command-line options."))

@@ -1,7 +1,8 @@
 """Translation of user-facing text.
 
 Every message a user reads (UI labels, errors, warnings, CLI text output, the
-report) passes through :func:`_`. English is the source language: the English
+report) passes through :func:`_`, or :func:`ngettext` when its wording depends
+on a count. English is the source language: the English
 text is the message id, so with no catalog installed the text is returned as
 written. Catalogs are standard gettext ``.mo`` files under
 ``analysis/locale/<lang>/LC_MESSAGES/messages.mo``.
@@ -53,6 +54,16 @@ def _(message: str, /, **params: object) -> str:
     translations = _active.get()
     text = translations.gettext(message) if translations is not None else message
     return text.format(**params) if params else text
+
+
+def ngettext(singular: str, plural: str, count: int, /, **params: object) -> str:
+    """Translate the singular or plural form for ``count``, and fill ``{count}`` and ``params``."""
+    translations = _active.get()
+    if translations is None:
+        text = singular if count == 1 else plural
+    else:
+        text = translations.ngettext(singular, plural, count)
+    return text.format(count=count, **params)
 
 
 def N_(message: str) -> str:

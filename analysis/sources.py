@@ -7,7 +7,10 @@ terms: missing or empty files, unknown formats, duplicate column names.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,15 @@ _FORMATS = {
     ".ndjson": "json",
 }
 _COMPRESSED = (".gz", ".zst")
+
+# CSV delimiters looked for when DuckDB could not split a file into columns.
+_DELIMITERS = (",", ";", "\t", "|")
+
+# DuckDB's names for the columns of a CSV file read without a header.
+_GENERATED_NAME = re.compile(r"column[0-9]+")
+
+# DuckDB prefixes its messages with the error class, e.g. "Invalid Input Error: ".
+_DUCKDB_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z]*( [A-Z][A-Za-z]*)* Error: ")
 
 
 @dataclass
@@ -104,20 +116,27 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
 
     options: dict[str, object] = {}
     if file_format == "csv" and text_columns:
-        options["dtype"] = {name: "VARCHAR" for name in text_columns if name in header}
+        # DuckDB strips spaces around header names, and rejects a type for a column it lacks.
+        present = {name.strip() for name in header}
+        options["dtype"] = {name: "VARCHAR" for name in text_columns if name in present}
     try:
         engine.read_file(view, path, file_format, **options)
         described = engine.columns(view)
+        if file_format == "json" and any(kind.upper() == "JSON" for _name, kind in described):
+            # A column mixing strings and numbers reads as JSON text, which keeps the quotes
+            # around strings ('"1"'). Read as VARCHAR, 1 and "1" become the same text.
+            types = {name: "VARCHAR" if kind.upper() == "JSON" else kind for name, kind in described}
+            engine.read_file(view, path, file_format, columns=types)
+            described = engine.columns(view)
         has_rows = engine.rows(f"SELECT 1 FROM {view} LIMIT 1")
     except duckdb.Error as error:
         raise _unreadable(path, role, file_format, error) from error
 
-    if not has_rows:
-        raise InputError(
-            _("The {role} file {path} has a header but no rows.", role=role, path=path),
-            _("Export the file again with its data."),
-        )
     columns = [name for name, _type in described]
+    if not has_rows:
+        raise _no_rows(path, role, file_format, header)
+    if file_format == "csv":
+        _check_split_into_columns(path, role, columns)
     return SourceFile(role, path, view, file_format, columns, dict(described))
 
 
@@ -129,7 +148,10 @@ def _raw_header(engine: Engine, path: Path, file_format: str, role: str) -> list
         if file_format == "csv":
             engine.read_file("_header_probe", path, "csv", header=False, all_varchar=True)
             first = engine.rows("SELECT * FROM _header_probe LIMIT 1")
-            return [str(v) for v in first[0]] if first else []
+            if not first:
+                return []
+            # An empty header cell reads as NULL, and DuckDB names that column itself.
+            return ["" if value is None else str(value) for value in first[0]]
         engine.read_file("_header_probe", path, "json")
         return [name for name, _type in engine.columns("_header_probe")]
     except (duckdb.Error, OSError, ValueError) as error:
@@ -138,8 +160,9 @@ def _raw_header(engine: Engine, path: Path, file_format: str, role: str) -> list
 
 def _check_duplicate_names(header: list[str], path: Path, role: str) -> None:
     # DuckDB matches names case-insensitively, so "Label" and "label" collide.
-    counts = Counter(name.lower() for name in header)
-    duplicates = sorted({name for name in header if counts[name.lower()] > 1})
+    # Empty names are left out because DuckDB gives each such column a distinct name.
+    counts = Counter(name.lower() for name in header if name)
+    duplicates = sorted({name for name in header if name and counts[name.lower()] > 1})
     if duplicates:
         raise InputError(
             _("The {role} file {path} has duplicate column names: {names}.", role=role, path=path, names=", ".join(repr(n) for n in duplicates)),
@@ -147,9 +170,66 @@ def _check_duplicate_names(header: list[str], path: Path, role: str) -> None:
         )
 
 
-def _unreadable(path: Path, role: str, file_format: str, error: Exception) -> InputError:
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def _no_rows(path: Path, role: str, file_format: str, header: list[str]) -> InputError:
+    if file_format == "csv" and any(name.strip() for name in header):
+        return InputError(
+            _("The {role} file {path} has a header but no data rows.", role=role, path=path),
+            _("Export the file again with its data."),
+        )
     return InputError(
-        _("The {role} file {path} could not be read as {format}: {reason}", role=role, path=path, format=file_format.upper(), reason=first_line),
+        _("The {role} file {path} contains no rows.", role=role, path=path),
+        _("Export the file again with its data."),
+    )
+
+
+def _check_split_into_columns(path: Path, role: str, columns: list[str]) -> None:
+    """Reject a CSV file whose rows have different numbers of fields.
+
+    DuckDB reads such a file as one column named after the whole header line,
+    or as a file without a header, with columns ``column0``, ``column1`` and so
+    on. Either way, a later message would wrongly report a missing id column.
+    """
+    one_column = len(columns) == 1 and any(d in columns[0] for d in _DELIMITERS)
+    headerless = all(_GENERATED_NAME.fullmatch(name) for name in columns)
+    if not (one_column or headerless):
+        return
+    found = _first_ragged_line(path)
+    if found is None:
+        return
+    delimiter, line = found
+    raise InputError(
+        _("The {role} file {path} could not be split into columns at {delimiter!r}: line {line} has a different number of fields than the header.", role=role, path=path, delimiter=delimiter, line=line),
+        _("Make every row have as many fields as the header, and quote fields that contain the delimiter."),
+    )
+
+
+def _first_ragged_line(path: Path) -> tuple[str, int] | None:
+    """Return the delimiter of the header line and the 1-based number of the first line with another field count."""
+    suffix = path.suffix.lower()
+    if suffix == ".zst":
+        return None  # NOTE: the standard library has no zstd reader before Python 3.14.
+    opener = gzip.open if suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
+            header_line = handle.readline()
+            delimiter = max(_DELIMITERS, key=header_line.count)
+            if delimiter not in header_line:
+                return None
+            handle.seek(0)
+            reader = csv.reader(handle, delimiter=delimiter)
+            expected = len(next(reader, []))
+            for fields in reader:
+                if fields and len(fields) != expected:
+                    return delimiter, reader.line_num
+    except (OSError, csv.Error):
+        return None
+    return None
+
+
+def _unreadable(path: Path, role: str, file_format: str, error: Exception) -> InputError:
+    text = str(error).strip()
+    first_line = _DUCKDB_ERROR_CLASS.sub("", text.splitlines()[0]) if text else type(error).__name__
+    return InputError(
+        _("The {role} file {path} could not be read as {format}: {reason}.", role=role, path=path, format=file_format.upper(), reason=first_line.rstrip(".")),
         _("Check that the file is complete and that its extension matches its content."),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.i18n import _
+from analysis.i18n import _, ngettext
 
 # Slices shown per attribute in text output; JSON output has them all.
 _SLICE_ROWS_PER_ATTRIBUTE = 25
@@ -43,7 +43,13 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append(_("  warning: {message}", message=warning["message"]))
     lines.append("")
     lines.append(_("Overall"))
-    lines.append(_("  accuracy {accuracy}, error rate {error_rate} ({errors} errors)", accuracy=_percent(overall["accuracy"]), error_rate=_percent(overall["error_rate"]), errors=overall["errors"]))
+    lines.append(
+        ngettext(
+            "  accuracy {accuracy}, error rate {error_rate} ({count} error)",
+            "  accuracy {accuracy}, error rate {error_rate} ({count} errors)",
+            overall["errors"], accuracy=_percent(overall["accuracy"]), error_rate=_percent(overall["error_rate"]),
+        )
+    )
     if summary["classes"] is not None:
         lines.append(
             _("  balanced accuracy {balanced}, macro F1 {macro}, weighted F1 {weighted}", balanced=_percent(overall["balanced_accuracy"]), macro=_number(overall["macro_f1"]), weighted=_number(overall["weighted_f1"]))
