@@ -26,9 +26,10 @@ EXIT_BAD_INPUT = 2
 
 
 class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit code 2."""
+
     def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        print(_("error: {message}", message=message), file=sys.stderr)
+        print(_("error: {message}. Run '{prog} --help' for the options.", message=message, prog=self.prog), file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
 
 

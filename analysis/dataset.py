@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from analysis import expressions as ex
 from analysis.config import COLUMN_ALIASES, DatasetConfig

@@ -1,0 +1,63 @@
+"""Formatting of summary values for the dashboard: percentages, points, undefined values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analysis.i18n import _
+from ui.errors import escape_markdown
+
+
+def undefined() -> str:
+    return _("undefined (n = 0)")
+
+
+def percent(value: float | None) -> str:
+    return undefined() if value is None else _("{value:.1f}%", value=100 * value)
+
+
+def score(value: float | None) -> str:
+    return undefined() if value is None else _("{value:.3f}", value=value)
+
+
+def signed_points(value: float | None) -> str:
+    return undefined() if value is None else _("{value:+.1f} points", value=100 * value)
+
+
+def count(value: int) -> str:
+    return _("{count:,}", count=value)
+
+
+def points(value: float | None) -> float | None:
+    """Convert a difference of fractions to percentage points for a table column."""
+    return None if value is None else 100 * value
+
+
+def interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return undefined()
+    return _("{low} to {high}", low=percent(low), high=percent(high))
+
+
+def percent_column(label: str, help_text: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, help=help_text, format="percent")
+
+
+def points_column(label: str, help_text: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, help=help_text, format=_("%+.1f points"))
+
+
+def show_table(frame: pd.DataFrame, column_config: dict[str, Any]) -> None:
+    st.dataframe(frame, hide_index=True, column_config=column_config, placeholder=_("undefined"))
+
+
+def show_notes(summary: dict[str, Any], prefix: str) -> None:
+    """List the reasons the summary gives for undefined cells under ``prefix`` (for example "tags[")."""
+    reasons = list(dict.fromkeys(text for path, text in summary["notes"].items() if path.startswith(prefix)))
+    if not reasons:
+        return
+    with st.expander(_("Why some cells are undefined")):
+        st.markdown("\n".join(f"- {escape_markdown(reason)}" for reason in reasons))
