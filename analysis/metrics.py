@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -56,10 +57,17 @@ class ClassMetrics:
         return _nanmean(values)
 
     def weighted(self, values: np.ndarray) -> float:
+        """Average the defined values weighted by support.
+
+        When every defined value has support 0 (each predicted class is absent
+        from the labels), scikit-learn falls back to the plain mean, and this method does the same.
+        """
         defined = ~np.isnan(values)
+        if not defined.any():
+            return math.nan
         weights = self.support[defined]
         if weights.sum() == 0:
-            return math.nan
+            return float(np.mean(values[defined]))
         return float(np.average(values[defined], weights=weights))
 
     def most_confused(self, count: int = 10) -> list[tuple[str, str, int]]:
@@ -125,13 +133,18 @@ def imbalance(metrics: ClassMetrics) -> Imbalance:
     # Ties go to the first class in display order, so the result is stable.
     majority = max(present, key=lambda i: (metrics.support[i], -i))
     smallest = min(metrics.support[i] for i in present)
+    # Compare exact fractions: in floats, 152/300 <= 149/300 + 0.01 is false,
+    # so an accuracy exactly on the margin would escape the warning.
+    rare_limit = Fraction(str(RARE_CLASS_SHARE))
+    margin = Fraction(str(MAJORITY_MARGIN))
+    correct = int(np.trace(metrics.matrix))
     return Imbalance(
         shares=shares,
         majority_class=metrics.classes[majority],
         majority_share=float(metrics.support[majority] / total),
         imbalance_ratio=float(metrics.support[majority] / smallest),
-        rare_classes=[metrics.classes[i] for i in present if metrics.support[i] / total < RARE_CLASS_SHARE],
+        rare_classes=[metrics.classes[i] for i in present if Fraction(int(metrics.support[i]), total) < rare_limit],
         never_predicted=[metrics.classes[i] for i in present if metrics.predicted[i] == 0],
         zero_recall=[metrics.classes[i] for i in present if metrics.recall[i] == 0],
-        accuracy_near_majority=metrics.accuracy <= metrics.support[majority] / total + MAJORITY_MARGIN,
+        accuracy_near_majority=Fraction(correct - int(metrics.support[majority]), total) <= margin,
     )
