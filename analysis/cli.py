@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -146,9 +147,14 @@ def _run_summary(arguments: argparse.Namespace) -> int:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    if arguments.format == "json":
-        json.dump(summary, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_summary(summary))
+    try:
+        if arguments.format == "json":
+            json.dump(summary, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(render_summary(summary))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (for example `head`) closed the pipe early; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK

@@ -463,6 +463,9 @@ def _fill_bins(engine: Engine, config: DatasetConfig, attributes: list[Attribute
     row = engine.rows(f"SELECT {select} FROM m", [levels] * len(numeric))[0]
     for attribute, quantiles in zip(numeric, row):
         edges = sorted({float(q) for q in quantiles if q is not None and not math.isnan(q)})
+        # Interpolating between values of opposite sign can give 1e-15 where 0 is meant.
+        scale = max((abs(edge) for edge in edges), default=0.0)
+        edges = sorted({0.0 if abs(edge) < 1e-12 * scale else edge for edge in edges})
         if len(edges) < 2:
             attribute.kind = "categorical"
             continue

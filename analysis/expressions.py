@@ -91,20 +91,27 @@ def quantile_bins(column: str, edges: list[float]) -> tuple[str, list[str]]:
     minimum to the maximum falls in exactly one bin.
     """
     ident = quote_ident(column)
-    labels = []
-    cases = []
-    for index in range(len(edges) - 1):
-        low, high = edges[index], edges[index + 1]
-        last = index == len(edges) - 2
-        label = f"[{format_number(low)}, {format_number(high)}{']' if last else ')'}"
-        labels.append(label)
-        if not last:
-            cases.append(f"WHEN {ident} < {float(high)!r} THEN '{label}'")
+    labels = bin_labels(edges)
+    cases = [f"WHEN {ident} < {float(high)!r} THEN '{label}'" for high, label in zip(edges[1:-1], labels)]
     cases_text = " ".join(cases)
     expression = f"CASE WHEN {ident} IS NULL THEN '{MISSING}' {cases_text} ELSE '{labels[-1]}' END"
     return expression, labels
 
 
-def format_number(value: float) -> str:
-    """Format a bin edge compactly: 3, 2.5, 0.0123, 1.2e+06."""
-    return f"{value:.4g}"
+def bin_labels(edges: list[float]) -> list[str]:
+    """Label the bins between ``edges`` as "[low, high)", the last one "[low, high]".
+
+    Edges get the fewest significant digits (at least 4) that keep every
+    edge distinct, so two close edges never share a label.
+    """
+    for digits in range(4, 18):
+        texts = [format_number(edge, digits) for edge in edges]
+        if len(set(texts)) == len(texts):
+            break
+    last = len(edges) - 2
+    return [f"[{texts[i]}, {texts[i + 1]}{']' if i == last else ')'}" for i in range(len(edges) - 1)]
+
+
+def format_number(value: float, digits: int = 4) -> str:
+    """Format a bin edge compactly (3, 2.5, 0.0123, 1.2e+06); -0.0 prints as 0."""
+    return f"{value + 0.0:.{digits}g}"

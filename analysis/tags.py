@@ -62,6 +62,10 @@ def tag_table(dataset: Dataset, counts: Counts, hlp: dict[str, float] | None = N
     return rows
 
 
+# Column of the tag combinations marking the untagged group; tag aliases are t0, t1, ...
+_UNTAGGED_COLUMN = "untagged"
+
+
 @dataclass
 class WhatIf:
     """Overall accuracy before and after the selected tags reach their target accuracies."""
@@ -82,23 +86,29 @@ def what_if(dataset: Dataset, counts: Counts, targets: dict[str, float]) -> What
     The estimate works on the union of the selected tags' examples, so an
     example with two selected tags counts once. Examples are grouped by which
     selected tags they carry; each group is raised to the highest target among
-    its tags, and never lowered below its current accuracy.
+    its tags, and never lowered below its current accuracy. The untagged group
+    can be given a target under the name ``(untagged)``.
     """
     for name, target in targets.items():
-        dataset.tag(name)
+        if name != UNTAGGED:
+            dataset.tag(name)
         if not 0 <= target <= 1:
             raise InputError(
                 _("The target accuracy {value} for tag '{tag}' is not between 0 and 1.", value=target, tag=name),
                 _("Give targets as fractions, for example 0.93."),
             )
-    combinations = counts.tag_combinations
+    combinations = counts.tag_combinations.copy()
+    tag_aliases = [tag.alias for tag in dataset.tags]
+    combinations[_UNTAGGED_COLUMN] = ~combinations[tag_aliases].any(axis=1) if tag_aliases else True
     total = int(combinations["n"].sum())
     correct_before = total - int(combinations["errors"].sum())
     if not targets:
         accuracy = ratio(correct_before, total)
         return WhatIf({}, 0, accuracy, accuracy)
 
-    aliases = {dataset.tag(name).alias: target for name, target in targets.items()}
+    aliases = {
+        (_UNTAGGED_COLUMN if name == UNTAGGED else dataset.tag(name).alias): target for name, target in targets.items()
+    }
     columns = list(aliases)
     affected = combinations[combinations[columns].any(axis=1)]
     groups = affected.groupby(columns, as_index=False)[["n", "errors"]].sum()

@@ -690,6 +690,15 @@ def _attribute_columns(config: DatasetConfig, metadata: RawTable, metadata_id: s
     return [c for c in candidates if c.lower() not in excluded]
 
 
+def bin_labels(edges: list[float]) -> list[str]:
+    """Label quantile bins "[low, high)", the last closed, with the fewest digits (at least 4) that keep edges apart."""
+    for digits in range(4, 18):
+        texts = [f"{edge + 0.0:.{digits}g}" for edge in edges]
+        if len(set(texts)) == len(edges):
+            break
+    return [f"[{texts[i]}, {texts[i + 1]}{']' if i == len(edges) - 2 else ')'}" for i in range(len(edges) - 1)]
+
+
 def _slice_attribute(config: DatasetConfig, metadata: RawTable, column: str) -> tuple[pd.Series, list[str] | None] | None:
     """Return each metadata row's slice value and the ordered bins, or None for a skipped column.
 
@@ -711,9 +720,9 @@ def _slice_attribute(config: DatasetConfig, metadata: RawTable, column: str) -> 
         levels = [i / config.numeric_bins for i in range(config.numeric_bins + 1)]
         edges = sorted(set(present.astype(float).quantile(levels, interpolation="linear")))
         if len(edges) >= 2:
-            labels = [
-                f"[{edges[i]:.4g}, {edges[i + 1]:.4g}{']' if i == len(edges) - 2 else ')'}" for i in range(len(edges) - 1)
-            ]
+            scale = max(abs(edge) for edge in edges)
+            edges = sorted({0.0 if abs(edge) < 1e-12 * scale else edge for edge in edges})
+            labels = bin_labels(edges)
             positions = np.searchsorted(np.array(edges[1:-1]), values.astype("Float64").to_numpy(dtype=float, na_value=np.nan), side="right")
             sliced = pd.Series([labels[p] for p in positions], index=values.index, dtype=object)
             sliced[values.isna().to_numpy()] = MISSING

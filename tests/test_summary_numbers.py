@@ -64,13 +64,6 @@ def assert_number(actual, expected, where: str) -> None:
         assert actual == pytest.approx(expected, abs=1e-12), where
 
 
-def without_negative_zero(label: str) -> str:
-    # NOTE: analysis.expressions.format_number prints a bin edge of -0.0 as "-0",
-    # which happens when a file writes zeros as "-0.0000". The oracle prints "0".
-    # Remove this once the edge label drops the sign of zero.
-    return label.replace("[-0, ", "[0, ")
-
-
 @pytest.fixture(scope="session")
 def analysed(dataset_config, expected_from_files):
     """Return a function giving the summary and the oracle of a named dataset, computed once per session."""
@@ -201,7 +194,7 @@ def test_imbalance_warnings_have_messages(classified):
 
 
 def test_slice_values_follow_binning_rules(case):
-    actual = [(row["column"], without_negative_zero(row["value"])) for row in case.summary["slices"]]
+    actual = [(row["column"], row["value"]) for row in case.summary["slices"]]
     expected = [(row["column"], row["value"]) for row in case.expected.slice_rows()]
     assert actual == expected
 
@@ -473,3 +466,26 @@ def test_float_labels_match_integer_predictions(write_dataset):
     summary = summarize(load_dataset(config))
     assert summary["confusion_matrix"]["classes"] == ["1", "2", "3"]
     assert summary["overall"]["errors"] == 1
+
+
+def test_close_bin_edges_stay_distinct(write_dataset):
+    ids = list(range(25))
+    predictions = pd.DataFrame({"id": ids, "label": ["a"] * 25, "prediction": ["a"] * 20 + ["b"] * 5})
+    metadata = pd.DataFrame({"id": ids, "x": [1 + i * 1e-6 for i in ids]})
+
+    summary = summarize(load_dataset(write_dataset(predictions, metadata)))
+    rows = [row for row in summary["slices"] if row["column"] == "x"]
+
+    assert len({row["value"] for row in rows}) == len(rows)
+    assert sum(row["count"] for row in rows) == 25
+
+
+def test_zero_bin_edge_has_no_sign(write_dataset):
+    ids = list(range(30))
+    predictions = pd.DataFrame({"id": ids, "label": ["a"] * 30, "prediction": ["a"] * 30})
+    metadata = pd.DataFrame({"id": ids, "x": [-0.0] * 10 + [float(i) for i in range(1, 21)]})
+
+    summary = summarize(load_dataset(write_dataset(predictions, metadata)))
+    first = next(row for row in summary["slices"] if row["column"] == "x")
+
+    assert first["value"].startswith("[0, ")

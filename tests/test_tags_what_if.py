@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from analysis import InputError, load_dataset, summarize
 from analysis.counting import count_examples
 from analysis.engine import Engine
-from analysis.tags import what_if
+from analysis.tags import tag_table, what_if
 
 SPEECH_TAGS = ("car_noise", "people_noise", "low_bandwidth")
 
@@ -227,3 +227,13 @@ def test_generated_what_if_never_lowers_accuracy(case, write_generated_dataset):
     dataset = load_dataset(write_generated_dataset(predictions, metadata), Engine(threads=1))
     estimate = what_if(dataset, count_examples(dataset), targets)
     assert estimate.accuracy_after >= estimate.accuracy_before
+
+
+def test_what_if_accepts_untagged_target(speech):
+    dataset, counts, _expected = speech
+    untagged = next(row for row in tag_table(dataset, counts) if row["tag"] == "(untagged)")
+
+    estimate = what_if(dataset, counts, {"(untagged)": 0.95})
+
+    assert estimate.examples_affected == untagged["count"]
+    assert estimate.gain == pytest.approx(untagged["potential_gain"], abs=1e-12)
