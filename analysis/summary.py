@@ -144,10 +144,7 @@ def _imbalance(metrics) -> dict[str, Any]:
             {
                 "code": "accuracy_near_majority",
                 "label": found.majority_class,
-                "message": _(
-                    "Accuracy {accuracy} is within {margin} of always answering '{label}' ({baseline}): accuracy alone is misleading here.",
-                    accuracy=_percent(metrics.accuracy), margin=_points(MAJORITY_MARGIN), label=found.majority_class, baseline=_percent(found.majority_share),
-                ),
+                "message": _majority_message(metrics.accuracy, found),
             }
         )
     for label in found.never_predicted:
@@ -184,6 +181,19 @@ def _imbalance(metrics) -> dict[str, Any]:
         "imbalance_ratio": found.imbalance_ratio,
         "warnings": warnings,
     }
+
+
+def _majority_message(accuracy: float, found) -> str:
+    """Explain that accuracy is no better than, or at most one point above, the majority-class accuracy."""
+    if accuracy < found.majority_share:
+        return _(
+            "Accuracy {accuracy} is below the {baseline} of always answering '{label}': accuracy alone is misleading here.",
+            accuracy=_percent(accuracy), label=found.majority_class, baseline=_percent(found.majority_share),
+        )
+    return _(
+        "Accuracy {accuracy} is within {margin} of always answering '{label}' ({baseline}): accuracy alone is misleading here.",
+        accuracy=_percent(accuracy), margin=_points(MAJORITY_MARGIN), label=found.majority_class, baseline=_percent(found.majority_share),
+    )
 
 
 def _note_tags(rows: list[dict[str, Any]], notes: dict[str, str]) -> None:

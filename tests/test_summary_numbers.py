@@ -489,3 +489,12 @@ def test_zero_bin_edge_has_no_sign(write_dataset):
     first = next(row for row in summary["slices"] if row["column"] == "x")
 
     assert first["value"].startswith("[0, ")
+
+
+def test_accuracy_below_majority_says_below(write_dataset):
+    predictions = pd.DataFrame({"id": [1, 2, 3], "label": ["a", "a", "a"], "prediction": ["a", "b", "b"]})
+
+    summary = summarize(load_dataset(write_dataset(predictions)))
+    warning = next(w for w in summary["imbalance"]["warnings"] if w["code"] == "accuracy_near_majority")
+
+    assert "below the 100.0% of always answering 'a'" in warning["message"]
