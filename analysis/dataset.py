@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from analysis import expressions as ex
 from analysis.config import COLUMN_ALIASES, DatasetConfig
 from analysis.engine import Engine
 from analysis.errors import InputError
 from analysis.i18n import _, ngettext
+from analysis.metrics import sort_classes
 from analysis.sources import SourceFile, find_column, open_source
 from analysis.sqltext import quote_ident
 
@@ -32,6 +34,14 @@ MODE_CORRECT_FLAG = "correct_flag"
 MODE_PER_EXAMPLE_SCORE = "per_example_score"
 
 UNTAGGED = "(untagged)"
+
+# Why a row of ``example_rows`` is or is not analysed; each row has one reason.
+STATUS_ANALYSED = "analysed"
+STATUS_METADATA_ONLY = "unmatched_metadata"
+STATUS_MISSING_ID = "missing_id"
+STATUS_PREDICTIONS_ONLY = "unmatched_predictions"
+STATUS_MISSING_LABEL = "missing_label"
+STATUS_MISSING_PREDICTION = "missing_prediction"
 OVERALL = "(overall)"
 
 # Examples of offending values quoted in a message.
@@ -48,6 +58,9 @@ class Attribute:
     distinct_values: int
     bins: list[str] = field(default_factory=list)
     edges: list[float] = field(default_factory=list)
+    # Column of ``examples`` with the raw value as text, when the values are few
+    # enough to count each one and fold them into slices afterwards.
+    raw_alias: str | None = None
 
 
 @dataclass
@@ -109,6 +122,11 @@ class Dataset:
     hlp: dict[str, float]
     report: LoadReport
     has_score: bool = False
+    # Classes in display order when ``examples`` carries ``label_code`` and
+    # ``prediction_code`` (1-based positions in this list), else None.
+    classes: list[str] | None = None
+    # Counts over all analysed examples, computed once when the files are opened.
+    counts: Any = None
 
     @property
     def has_classes(self) -> bool:
@@ -187,19 +205,11 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         and (metadata is None or ex.is_integer_type(metadata.types[metadata_id]))
         and (long_tags is None or ex.is_integer_type(long_tags[1]))
     )
-    _define_keyed_views(engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags, key)
-    _check_unique_ids(engine, predictions, columns["id"], metadata, metadata_id, key)
+    classes = _define_keyed_views(engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags, key)
 
     attributes = _profile_attributes(engine, config, metadata, metadata_id, tag_sources, report)
     tags = _assign_tag_aliases(tag_sources, list_tags, long_tags)
-    _define_examples_view(engine, config, tag_file, attributes, tags, tag_sources, key)
-    _count_rows(engine, mode, metadata is not None, report, key)
-    if mode == MODE_CLASSIFICATION:
-        outcome_columns = [columns["id"], columns["label"], columns["prediction"]]
-    else:
-        outcome_columns = [columns["id"], columns["correct"] or columns["score"]]
-    _check_any_match(engine, config, report, key, outcome_columns)
-    hlp = _read_hlp(engine, config, tags, report)
+    _define_examples_view(engine, config, tag_file, attributes, tags, tag_sources, key, mode, classes is not None)
 
     dataset = Dataset(
         config=config,
@@ -212,10 +222,22 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         correct_column=columns["correct"],
         attributes=attributes,
         tags=tags,
-        hlp=hlp,
+        hlp={},
         report=report,
         has_score=columns["score"] is not None,
+        classes=classes,
     )
+    # Imported here because counting builds on the Dataset defined in this module.
+    from analysis.counting import count_rows
+
+    dataset.counts = count_rows(dataset)
+    _fill_report(dataset, report, predictions, columns["id"], metadata, metadata_id, key)
+    if mode == MODE_CLASSIFICATION:
+        outcome_columns = [columns["id"], columns["label"], columns["prediction"]]
+    else:
+        outcome_columns = [columns["id"], columns["correct"] or columns["score"]]
+    _check_any_match(engine, config, report, key, outcome_columns)
+    dataset.hlp = _read_hlp(engine, config, tags, report)
     _warn_about_drops(dataset)
     return dataset
 
@@ -353,30 +375,26 @@ def _id_expression(column: str, duckdb_type: str, as_integer: bool) -> str:
     return ex.class_text(column, duckdb_type)
 
 
-def _check_unique_ids(
-    engine: Engine, predictions: SourceFile, id_column: str, metadata: SourceFile | None, metadata_id: str | None, key: str
-) -> None:
-    checks = [("p", "_id", predictions, id_column)]
-    if metadata is not None:
-        checks.append(("m", quote_ident(key), metadata, metadata_id))
-    for view, view_key, source, column in checks:
-        duplicates = engine.rows(
-            f"SELECT {view_key}, count(*) AS n FROM {view} WHERE {view_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY n DESC, 1 LIMIT ?",
-            [_SHOWN_VALUES],
-        )
-        if duplicates:
-            total = engine.rows(
-                f"SELECT count(*) FROM (SELECT {view_key} FROM {view} WHERE {view_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)"
-            )[0][0]
-            shown = ", ".join(f"{value!r} ({count}x)" for value, count in duplicates)
-            raise InputError(
-                ngettext(
-                    "The {file} has {count} id that appears more than once in column '{column}': {values}.",
-                    "The {file} has {count} ids that appear more than once in column '{column}', for example {values}.",
-                    total, file=source.label, column=column, values=shown,
-                ),
-                _("Ids must be unique within a run: remove the duplicate rows, or add a run column if the file holds several runs."),
-            )
+def _check_unique_ids(engine: Engine, view: str, view_key: str, source: SourceFile, column: str) -> None:
+    """Raise when an id appears more than once in ``view``, naming the file, the column and some of the ids."""
+    duplicates = engine.rows(
+        f"SELECT {view_key}, count(*) AS n FROM {view} WHERE {view_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY n DESC, 1 LIMIT ?",
+        [_SHOWN_VALUES],
+    )
+    if not duplicates:
+        return
+    total = engine.rows(
+        f"SELECT count(*) FROM (SELECT {view_key} FROM {view} WHERE {view_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)"
+    )[0][0]
+    shown = ", ".join(f"{value!r} ({count}x)" for value, count in duplicates)
+    raise InputError(
+        ngettext(
+            "The {file} has {count} id that appears more than once in column '{column}': {values}.",
+            "The {file} has {count} ids that appear more than once in column '{column}', for example {values}.",
+            total, file=source.label, column=column, values=shown,
+        ),
+        _("Ids must be unique within a run: remove the duplicate rows, or add a run column if the file holds several runs."),
+    )
 
 
 def _profile_attributes(engine, config, metadata, metadata_id, tag_sources, report) -> list[Attribute]:
@@ -441,6 +459,9 @@ def _profile_attributes(engine, config, metadata, metadata_id, tag_sources, repo
             attributes.append(Attribute(name, alias, "categorical", distinct))
 
     _fill_bins(engine, config, attributes)
+    for index, attribute in enumerate(attributes):
+        if attribute.kind in ("categorical", "top_values") and attribute.distinct_values <= _MAX_RAW_VALUES:
+            attribute.raw_alias = f"r{index}"
     return attributes
 
 
@@ -517,6 +538,37 @@ def _check_numeric_values(engine: Engine, name: str, source: SourceFile) -> None
         )
 
 
+# Attributes with at most this many values are counted per raw value and folded
+# into slices afterwards, which is cheaper than folding every row in SQL.
+_MAX_RAW_VALUES = 5_000
+# A class column with more distinct values than this is normalised row by row.
+_MAX_CLASSES_CHECKED = 10_000
+# Up to this many classes, labels and predictions are carried as small integer codes.
+_MAX_CODED_CLASSES = 64
+
+
+def _class_expression(engine: Engine, column: str, duckdb_type: str) -> tuple[str, set[str] | None]:
+    """Return the class-text expression of ``column`` and its distinct classes (None when there are too many).
+
+    Trimming and rewriting "1.0" as "1" costs a regular expression per row,
+    which dominates a 10-million-row summary. Text columns usually hold a
+    handful of distinct values that are already clean, so those values are
+    checked once and the column is used as it is when none would change.
+    """
+    expression = ex.class_text(column, duckdb_type)
+    ident = quote_ident(column)
+    pairs = engine.rows(
+        f"SELECT {ident}, {expression} FROM (SELECT DISTINCT {ident} FROM predictions_file LIMIT ?) AS distinct_values",
+        [_MAX_CLASSES_CHECKED + 1],
+    )
+    if len(pairs) > _MAX_CLASSES_CHECKED:
+        return expression, None
+    classes = {normalised for _raw, normalised in pairs if normalised is not None}
+    if duckdb_type.upper() == "VARCHAR" and all(raw == normalised for raw, normalised in pairs):
+        return ident, classes
+    return expression, classes
+
+
 def _define_keyed_views(
     engine: Engine,
     config: DatasetConfig,
@@ -528,8 +580,10 @@ def _define_keyed_views(
     as_integer: bool,
     long_tags: tuple[list[str], str] | None,
     key: str,
-) -> None:
+) -> list[str] | None:
     """Define ``p`` (outcome per example), ``m`` (metadata) and ``tl`` (long tags), keyed by the normalised id.
+
+    Return the classes when ``p`` carries class codes, else None.
 
     ``p`` and ``tl`` name the key ``_id``. ``m`` keeps every column of its file,
     so its key is named ``key``, which no column of that file uses.
@@ -539,13 +593,25 @@ def _define_keyed_views(
     """
     id_column = columns["id"]
     inner = [f"{_id_expression(id_column, predictions.types[id_column], as_integer)} AS _id"]
+    classes = None
+    code_params: list[object] = []
     if mode == MODE_CLASSIFICATION:
-        inner += [
-            f"{ex.class_text(columns['label'], predictions.types[columns['label']])} AS label",
-            f"{ex.class_text(columns['prediction'], predictions.types[columns['prediction']])} AS prediction",
-        ]
+        label, label_classes = _class_expression(engine, columns["label"], predictions.types[columns["label"]])
+        prediction, prediction_classes = _class_expression(engine, columns["prediction"], predictions.types[columns["prediction"]])
+        inner += [f"{label} AS label", f"{prediction} AS prediction"]
+        if label_classes is not None and prediction_classes is not None:
+            union = label_classes | prediction_classes
+            if len(union) <= _MAX_CODED_CLASSES:
+                classes = sort_classes(union)
     else:
         inner += ["CAST(NULL AS VARCHAR) AS label", "CAST(NULL AS VARCHAR) AS prediction"]
+    if classes is not None:
+        # Codes keep the join's hash table and the group keys small: 1-byte
+        # integers in place of strings. Equal codes mean equal class texts.
+        codes = "CAST(list_position(?, label) AS UTINYINT) AS label_code, CAST(list_position(?, prediction) AS UTINYINT) AS prediction_code"
+        code_params = [classes, classes]
+    else:
+        codes = "CAST(NULL AS UTINYINT) AS label_code, CAST(NULL AS UTINYINT) AS prediction_code"
     score_column = columns["score"]
     inner.append(f"TRY_CAST({quote_ident(score_column)} AS DOUBLE) AS score" if score_column else "CAST(NULL AS DOUBLE) AS score")
     correct_column = columns["correct"]
@@ -563,7 +629,10 @@ def _define_keyed_views(
         comparison = ">" if config.error_when == "above" else "<"
         is_error = f"score {comparison} {float(config.error_threshold)!r}"
     engine.create_view(
-        "p", f"SELECT _id, label, prediction, score, {is_error} AS is_error FROM (SELECT {', '.join(inner)} FROM predictions_file)"
+        "p",
+        f"SELECT _id, label, prediction, {codes}, score, {is_error} AS is_error, true AS in_predictions "
+        f"FROM (SELECT {', '.join(inner)} FROM predictions_file)",
+        code_params,
     )
 
     if metadata is not None:
@@ -581,6 +650,7 @@ def _define_keyed_views(
             f"SELECT {_id_expression('raw_id', long_tags[1], as_integer)} AS _id, list(DISTINCT tag) AS tags "
             f"FROM tags_long GROUP BY 1",
         )
+    return classes
 
 
 def _define_examples_view(
@@ -591,8 +661,10 @@ def _define_examples_view(
     tags: list[Tag],
     tag_sources: list[tuple[str, SourceFile]],
     key: str,
+    mode: str,
+    coded: bool,
 ) -> None:
-    """Define ``examples``: matched ids with a defined outcome, slice values and tag flags."""
+    """Define ``example_rows`` (both files, fully outer-joined) and ``examples`` (analysed rows only)."""
     params: list[object] = []
     metadata_select = [f"{quote_ident(key)} AS _id"]
     for attribute in attributes:
@@ -620,16 +692,38 @@ def _define_examples_view(
         else:
             tag_select.append(f"md.{tag.alias}")
 
-    select = ["p._id AS id", "p.label", "p.prediction", "p.score", "p.is_error"]
-    select += [f"md.{a.alias}" for a in attributes] + tag_select
-    join = f"FROM p JOIN (SELECT {', '.join(metadata_select)} FROM m) AS md ON p._id = md._id"
+    for attribute in attributes:
+        if attribute.raw_alias is not None:
+            metadata_select.append(f"CAST({quote_ident(attribute.name)} AS VARCHAR) AS {attribute.raw_alias}")
+
+    metadata_select.append("true AS in_metadata")
+
+    columns = ["id", "label", "prediction", "label_code", "prediction_code", "score", "is_error"]
+    columns += [a.alias for a in attributes]
+    columns += [a.raw_alias for a in attributes if a.raw_alias is not None]
+    columns += [t.alias for t in tags]
+    select = ["p._id AS id", "p.label", "p.prediction", "p.label_code", "p.prediction_code", "p.score", "p.is_error"]
+    select += [f"md.{a.alias}" for a in attributes]
+    select += [f"md.{a.raw_alias}" for a in attributes if a.raw_alias is not None]
+    select += tag_select
+    missing_label = ("p.label_code IS NULL" if coded else "p.label IS NULL") if mode == MODE_CLASSIFICATION else "false"
+    select.append(
+        f"""CASE
+            WHEN p.in_predictions IS NULL THEN '{STATUS_METADATA_ONLY}'
+            WHEN p._id IS NULL THEN '{STATUS_MISSING_ID}'
+            WHEN md.in_metadata IS NULL THEN '{STATUS_PREDICTIONS_ONLY}'
+            WHEN {missing_label} THEN '{STATUS_MISSING_LABEL}'
+            WHEN p.is_error IS NULL THEN '{STATUS_MISSING_PREDICTION}'
+            ELSE '{STATUS_ANALYSED}'
+        END AS row_status"""
+    )
+    join = f"FROM p FULL OUTER JOIN (SELECT {', '.join(metadata_select)} FROM m) AS md ON p._id = md._id"
     if config.tags_file is not None:
         join += " LEFT JOIN tl ON p._id = tl._id"
-    engine.create_view(
-        "examples",
-        f"SELECT {', '.join(select)} {join} WHERE p.is_error IS NOT NULL",
-        params + file_params,
-    )
+    # Every row of both files once, with the reason it is or is not analysed, so
+    # one pass counts the examples and what was dropped.
+    engine.create_view("example_rows", f"SELECT {', '.join(select)} {join}", params + file_params)
+    engine.create_view("examples", f"SELECT {', '.join(columns)} FROM example_rows WHERE row_status = '{STATUS_ANALYSED}'")
 
 
 def _attribute_expression(attribute: Attribute, params: list[object]) -> str:
@@ -643,36 +737,46 @@ def _attribute_expression(attribute: Attribute, params: list[object]) -> str:
     return ex.attribute_text(attribute.name)
 
 
-def _count_rows(engine: Engine, mode: str, has_metadata: bool, report: LoadReport, key: str) -> None:
-    """Count rows read, matched and dropped, by reason; each dropped row has one reason."""
-    report.rows, report.missing_id = engine.rows(
-        "SELECT CAST(count(*) AS BIGINT), CAST(count(*) FILTER (WHERE _id IS NULL) AS BIGINT) FROM p"
-    )[0]
-    metadata_key = f"m.{quote_ident(key)}"
-    matched_metadata = f"{metadata_key} IS NOT NULL" if has_metadata else "true"
-    join = f"FROM p LEFT JOIN m ON p._id = {metadata_key}" if has_metadata else "FROM p"
-    if mode == MODE_CLASSIFICATION:
-        missing_label = "p.label IS NULL"
-        missing_prediction = "p.label IS NOT NULL AND p.prediction IS NULL"
-    else:
-        missing_label = "false"
-        missing_prediction = "p.is_error IS NULL"
-    row = engine.rows(
-        f"""
-        SELECT
-            CAST(count(*) FILTER (WHERE NOT ({matched_metadata})) AS BIGINT),
-            CAST(count(*) FILTER (WHERE {matched_metadata}) AS BIGINT),
-            CAST(count(*) FILTER (WHERE {matched_metadata} AND {missing_label}) AS BIGINT),
-            CAST(count(*) FILTER (WHERE {matched_metadata} AND {missing_prediction}) AS BIGINT),
-            CAST(count(*) FILTER (WHERE {matched_metadata} AND p.is_error IS NOT NULL) AS BIGINT)
-        {join}
-        WHERE p._id IS NOT NULL
-        """
-    )[0]
-    report.unmatched_predictions, pairs, report.missing_label, report.missing_prediction, report.matched = row
-    if has_metadata:
-        report.metadata_rows = engine.rows("SELECT CAST(count(*) AS BIGINT) FROM m")[0][0]
-        report.unmatched_metadata = report.metadata_rows - pairs
+def _fill_report(
+    dataset: Dataset,
+    report: LoadReport,
+    predictions: SourceFile,
+    id_column: str,
+    metadata: SourceFile | None,
+    metadata_id: str | None,
+    key: str,
+) -> None:
+    """Fill the counts of rows read, analysed and dropped, and reject duplicate ids.
+
+    The counting pass over ``example_rows`` gives one count per row status.
+    It also reveals duplicates: when an id that is in both files appears
+    twice in one of them, the full outer join repeats the other file's row,
+    so that side counts more joined rows than it has. Only then is the slower
+    exact search run, to name the duplicated ids. A duplicated id found in
+    one file only is not detected; its rows are counted as unmatched.
+    """
+    engine = dataset.engine
+    statuses = dataset.counts.row_statuses
+    report.rows = engine.rows("SELECT CAST(count(*) AS BIGINT) FROM p")[0][0]
+    report.metadata_rows = engine.rows("SELECT CAST(count(*) AS BIGINT) FROM m")[0][0]
+    report.missing_id = statuses.get(STATUS_MISSING_ID, 0)
+    report.unmatched_predictions = statuses.get(STATUS_PREDICTIONS_ONLY, 0)
+    report.unmatched_metadata = statuses.get(STATUS_METADATA_ONLY, 0)
+    report.missing_label = statuses.get(STATUS_MISSING_LABEL, 0)
+    report.missing_prediction = statuses.get(STATUS_MISSING_PREDICTION, 0)
+    report.matched = statuses.get(STATUS_ANALYSED, 0)
+
+    pairs = report.matched + report.missing_label + report.missing_prediction
+    predictions_side = report.missing_id + report.unmatched_predictions + pairs
+    metadata_side = report.unmatched_metadata + pairs
+    if predictions_side != report.rows or metadata_side != report.metadata_rows:
+        _check_unique_ids(engine, "p", "_id", predictions, id_column)
+        if metadata is not None:
+            _check_unique_ids(engine, "m", quote_ident(key), metadata, metadata_id)
+    if metadata is None:
+        # Without a metadata file the predictions file is joined with itself.
+        report.metadata_rows = None
+        report.unmatched_metadata = 0
 
 
 def _read_hlp(engine: Engine, config: DatasetConfig, tags: list[Tag], report: LoadReport) -> dict[str, float]:

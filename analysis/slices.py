@@ -18,13 +18,17 @@ def slice_table(dataset: Dataset, counts: Counts) -> list[dict]:
     rows = []
     for attribute in dataset.attributes:
         frame = counts.slices[attribute.alias]
+        totals = frame.groupby("value", sort=False)[["n", "errors"]].sum()
+        labelled = frame[frame["label"].notna()]
+        distributions = {
+            value: dict(zip(part["label"], part["n"])) for value, part in labelled.groupby("value", sort=False)
+        }
         for value in _ordered_values(attribute, frame):
-            part = frame[frame["value"] == value]
-            n = int(part["n"].sum())
-            errors = int(part["errors"].sum())
+            n = int(totals.at[value, "n"])
+            errors = int(totals.at[value, "errors"])
             error_rate = ratio(errors, n)
             low, high = wilson_interval(errors, n, dataset.config.confidence_level)
-            labels = part[part["label"].notna()]
+            distribution = distributions.get(value, {})
             rows.append(
                 {
                     "column": attribute.name,
@@ -37,9 +41,7 @@ def slice_table(dataset: Dataset, counts: Counts) -> list[dict]:
                     "ci_low": low,
                     "ci_high": high,
                     "gap_to_overall": error_rate - overall_error_rate,
-                    "label_distribution": {
-                        label: int(labels.loc[labels["label"] == label, "n"].sum()) for label in sort_classes(labels["label"].unique())
-                    },
+                    "label_distribution": {label: int(distribution[label]) for label in sort_classes(distribution)},
                 }
             )
     return rows

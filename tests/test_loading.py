@@ -505,3 +505,14 @@ def test_explicit_columns_override_aliases(tmp_path):
     assert dataset.label_column == "reviewed"
     assert summary["overall"]["errors"] == 1
     assert summary["classes"][0]["label"] == "a"
+
+
+def test_unmatched_duplicate_id_counted_unmatched(tmp_path):
+    (tmp_path / "p.csv").write_text("id,label,prediction\n1,a,a\n2,a,b\n9,a,a\n9,b,b\n", encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,group\n1,x\n2,y\n", encoding="utf-8")
+    config = DatasetConfig(predictions=tmp_path / "p.csv", metadata=tmp_path / "m.csv")
+
+    summary = summarize(load_dataset(config))
+
+    assert summary["matched"] == 2
+    assert summary["dropped"]["unmatched_predictions"] == 2
