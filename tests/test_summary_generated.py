@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from analysis import load_dataset, summarize
 from analysis.engine import Engine
+from summary_keys import SLICE_NUMBERS, TAG_NUMBERS
 
 # Numeric class texts sort as numbers, 9 before 10. Any other text makes the order alphabetical.
 NUMERIC_CLASSES = ("1", "2", "10", "9", "0", "11")
@@ -30,20 +31,6 @@ CODES = tuple(f"c{i:02d}" for i in range(70))
 # Each example writes files and opens them in DuckDB (about 0.5 s), so the counts stay small.
 GENERATED = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-SLICE_NUMBERS = ("count", "share", "errors", "accuracy", "error_rate", "ci_low", "ci_high", "gap_to_overall")
-TAG_NUMBERS = (
-    "count",
-    "share_of_data",
-    "errors",
-    "error_rate",
-    "ci_low",
-    "ci_high",
-    "share_of_errors",
-    "accuracy",
-    "hlp",
-    "room_for_improvement",
-    "potential_gain",
-)
 OVERALL_NUMBERS = (
     "examples",
     "errors",

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis import load_dataset, summarize
+from summary_keys import SLICE_NUMBERS, TAG_NUMBERS
 
 if TYPE_CHECKING:
     from conftest import ExpectedData
@@ -24,20 +25,6 @@ if TYPE_CHECKING:
 CLASSIFICATION_DATASETS = ("speech_commands", "screening", "digits", "compas", "cifar10")
 ALL_DATASETS = (*CLASSIFICATION_DATASETS, "diabetes_regression")
 
-SLICE_NUMBERS = ("count", "share", "errors", "accuracy", "error_rate", "ci_low", "ci_high", "gap_to_overall")
-TAG_NUMBERS = (
-    "count",
-    "share_of_data",
-    "errors",
-    "error_rate",
-    "ci_low",
-    "ci_high",
-    "share_of_errors",
-    "accuracy",
-    "hlp",
-    "room_for_improvement",
-    "potential_gain",
-)
 AVERAGED_METRICS = ("precision", "recall", "f1")
 CLASS_KEYS = ("classes", "confusion_matrix", "confused_pairs", "imbalance")
 CLASS_AVERAGES = (
