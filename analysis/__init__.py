@@ -21,8 +21,9 @@ Typical use::
 """
 
 from analysis.config import DatasetConfig, load_config
-from analysis.dataset import Dataset, load_dataset
+from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError, InputError
+from analysis.model import Dataset
 from analysis.summary import summarize
 
 __all__ = [

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.dataset import STATUS_ANALYSED, Attribute, Dataset
 from analysis.expressions import MISSING, OTHER
+from analysis.model import STATUS_ANALYSED, Attribute, Dataset
 
 
 @dataclass

@@ -7,6 +7,9 @@ UI and the CLI catch only this hierarchy; any other exception is a bug.
 
 from __future__ import annotations
 
+# Examples of offending values quoted in a message.
+SHOWN_VALUES = 5
+
 
 class AnalysisError(Exception):
     """A problem with the user's input that stops the analysis."""

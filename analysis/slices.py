@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.counting import Counts
-from analysis.dataset import Attribute, Dataset
 from analysis.expressions import MISSING, OTHER
 from analysis.metrics import sort_classes
+from analysis.model import Attribute, Dataset
 from analysis.stats import ratio, wilson_interval
 
 

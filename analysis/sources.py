@@ -233,3 +233,9 @@ def _unreadable(path: Path, role: str, file_format: str, error: Exception) -> In
         _("The {role} file {path} could not be read as {format}: {reason}.", role=role, path=path, format=file_format.upper(), reason=first_line.rstrip(".")),
         _("Check that the file is complete and that its extension matches its content."),
     )
+
+
+def column_list(source: SourceFile) -> str:
+    shown = source.columns[:30]
+    text = ", ".join(repr(c) for c in shown)
+    return text + (_(" and {count} more", count=len(source.columns) - 30) if len(source.columns) > 30 else "")

@@ -11,9 +11,9 @@ import math
 from typing import Any
 
 from analysis.counting import Counts, count_examples
-from analysis.dataset import OVERALL, Dataset
 from analysis.i18n import _
 from analysis.metrics import MAJORITY_MARGIN, RARE_CLASS_SHARE, class_metrics, imbalance
+from analysis.model import OVERALL, Dataset
 from analysis.slices import slice_table
 from analysis.stats import ratio
 from analysis.tags import tag_table, what_if

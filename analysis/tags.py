@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.counting import Counts
-from analysis.dataset import UNTAGGED, Dataset
 from analysis.errors import InputError
 from analysis.i18n import _
+from analysis.model import UNTAGGED, Dataset
 from analysis.stats import ratio, wilson_interval
 
 

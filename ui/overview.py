@@ -9,8 +9,8 @@ import streamlit as st
 
 from analysis import Dataset
 from analysis.charts import slice_error_rate_figure, tag_share_figure
-from analysis.dataset import MODE_CORRECT_FLAG, MODE_PER_EXAMPLE_SCORE
 from analysis.i18n import _
+from analysis.model import MODE_CORRECT_FLAG, MODE_PER_EXAMPLE_SCORE
 from ui.errors import escape_markdown
 from ui.formatting import (
     count,
@@ -24,7 +24,6 @@ from ui.formatting import (
     show_table,
     signed_points,
 )
-
 
 # Header and load report --------------------------------------------------------
 
