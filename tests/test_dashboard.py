@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import load_config, load_dataset, summarize
 from ui.data import DATA_ROOT_VARIABLE, DEFAULT_DATA_ROOT, data_root, dataset_fingerprint, list_datasets
+from ui.formatting import PERCENT_FORMAT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP = REPO_ROOT / "dashboard.py"
@@ -196,14 +197,14 @@ def test_tables_show_rates_as_percentages():
     app = run_page("speech_commands")
 
     classes, slices, tags = (column_formats(app, index) for index in range(3))
-    assert classes["precision"] == "percent"
-    assert classes["recall"] == "percent"
-    assert slices["share"] == "percent"
-    assert slices["error_rate"] == "percent"
-    assert slices["accuracy"] == "percent"
-    assert tags["share_of_data"] == "percent"
-    assert tags["share_of_errors"] == "percent"
-    assert tags["hlp"] == "percent"
+    assert classes["precision"] == PERCENT_FORMAT
+    assert classes["recall"] == PERCENT_FORMAT
+    assert slices["share"] == PERCENT_FORMAT
+    assert slices["error_rate"] == PERCENT_FORMAT
+    assert slices["accuracy"] == PERCENT_FORMAT
+    assert tags["share_of_data"] == PERCENT_FORMAT
+    assert tags["share_of_errors"] == PERCENT_FORMAT
+    assert tags["hlp"] == PERCENT_FORMAT
 
 
 def test_slice_table_matches_summary():
@@ -216,7 +217,7 @@ def test_slice_table_matches_summary():
 
     assert list(table["value"]) == [row["value"] for row in expected]
     assert list(table["count"]) == [row["count"] for row in expected]
-    assert list(table["error_rate"]) == pytest.approx([row["error_rate"] for row in expected])
+    assert list(table["error_rate"]) == pytest.approx([100 * row["error_rate"] for row in expected])
     assert list(table["gap_to_overall"]) == pytest.approx([100 * row["gap_to_overall"] for row in expected])
 
 

@@ -42,8 +42,12 @@ def interval(low: float | None, high: float | None) -> str:
     return _("{low} to {high}", low=percent(low), high=percent(high))
 
 
+# Percent columns hold fractions; show_table scales them, so every rate shows one decimal.
+PERCENT_FORMAT = "%.1f%%"
+
+
 def percent_column(label: str, help_text: str | None = None) -> Any:
-    return st.column_config.NumberColumn(label, help=help_text, format="percent")
+    return st.column_config.NumberColumn(label, help=help_text, format=PERCENT_FORMAT)
 
 
 def points_column(label: str, help_text: str | None = None) -> Any:
@@ -51,7 +55,14 @@ def points_column(label: str, help_text: str | None = None) -> Any:
 
 
 def show_table(frame: pd.DataFrame, column_config: dict[str, Any]) -> None:
-    st.dataframe(frame, hide_index=True, column_config=column_config, placeholder=_("undefined"))
+    """Show ``frame`` with ``column_config``, turning the fractions of percent columns into percentages."""
+    percent_columns = [
+        name
+        for name, config in column_config.items()
+        if isinstance(config, dict) and config.get("type_config", {}).get("format") == PERCENT_FORMAT
+    ]
+    shown = frame.assign(**{name: frame[name] * 100 for name in percent_columns if name in frame})
+    st.dataframe(shown, hide_index=True, column_config=column_config, placeholder=_("undefined"))
 
 
 def show_notes(summary: dict[str, Any], prefix: str) -> None:
