@@ -33,7 +33,7 @@ from ui.sidebar import select_dataset
 
 
 def main() -> None:
-    st.set_page_config(page_title=_("Error analysis"), page_icon=":material/troubleshoot:", layout="wide")
+    st.set_page_config(page_title=_("Error analysis"), layout="wide")
     folder = select_dataset()
     with stop_on_analysis_error():
         dataset = open_dataset(folder)

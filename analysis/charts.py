@@ -57,7 +57,7 @@ def slice_error_rate_figure(slices: list[dict[str, Any]], column: str, overall_e
     figure.update_layout(
         title=dict(text=_("Error rate by {column}", column=column)),
         xaxis=dict(title=dict(text=column), type="category"),
-        yaxis=dict(title=dict(text=_("error rate")), tickformat=".0%", rangemode="tozero"),
+        yaxis=dict(title=dict(text=_("error rate")), tickformat=".1%", rangemode="tozero"),
         height=_HEIGHT,
         margin=_MARGIN,
         showlegend=False,
@@ -95,7 +95,7 @@ def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:
         title=dict(text=_("Share of data and share of errors by tag")),
         barmode="group",
         xaxis=dict(title=dict(text=_("tag")), type="category"),
-        yaxis=dict(title=dict(text=_("share")), tickformat=".0%", rangemode="tozero"),
+        yaxis=dict(title=dict(text=_("share")), tickformat=".1%", rangemode="tozero"),
         height=_HEIGHT,
         margin=_MARGIN,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),

@@ -25,7 +25,14 @@ from analysis.counting import count_rows
 from analysis.engine import Engine
 from analysis.errors import InputError
 from analysis.i18n import _
-from analysis.load_report import check_any_match, fill_report, warn_about_drops
+from analysis.load_report import (
+    check_any_match,
+    check_positive_class,
+    fill_report,
+    note_low_match,
+    warn_about_drops,
+)
+from analysis.metrics import sort_classes
 from analysis.model import (
     MODE_CLASSIFICATION,
     MODE_CORRECT_FLAG,
@@ -131,6 +138,10 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
     else:
         outcome_columns = [columns["id"], columns["correct"] or columns["score"]]
     check_any_match(engine, config, report, key, outcome_columns)
+    note_low_match(engine, config, report, key)
+    if mode == MODE_CLASSIFICATION:
+        counted = dataset.counts.confusion
+        check_positive_class(config, sort_classes(set(counted["label"]) | set(counted["prediction"])))
     dataset.hlp = read_hlp(engine, config, tags, report)
     warn_about_drops(dataset)
     return dataset

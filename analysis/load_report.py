@@ -160,3 +160,43 @@ def check_any_match(engine: Engine, config: DatasetConfig, report: LoadReport, k
     else:
         message = _("No example is left to analyse: every row of the predictions file {file} has an empty value in one of the columns {columns}, or an id that is not in the metadata file {metadata}.", file=config.predictions, columns=columns, metadata=config.metadata)
     raise InputError(message, _("Fill those columns, or name the right ones in the dataset file or with the command-line options."))
+
+
+def note_low_match(engine: Engine, config: DatasetConfig, report: LoadReport, key: str) -> None:
+    """Warn, with example ids from each file, when most prediction rows found no metadata row.
+
+    Such a low match rate usually means the two files write ids differently
+    (zero padding, a prefix, integers against text), not that rows are missing.
+    """
+    if config.metadata is None or report.unmatched_predictions * 2 < report.rows:
+        return
+    shown_predictions = engine.rows(
+        f"SELECT _id FROM p WHERE _id IS NOT NULL AND _id NOT IN (SELECT {quote_ident(key)} FROM m WHERE {quote_ident(key)} IS NOT NULL) ORDER BY 1 LIMIT ?",
+        [3],
+    )
+    shown_metadata = engine.rows(
+        f"SELECT {quote_ident(key)} FROM m WHERE {quote_ident(key)} IS NOT NULL AND {quote_ident(key)} NOT IN (SELECT _id FROM p WHERE _id IS NOT NULL) ORDER BY 1 LIMIT ?",
+        [3],
+    )
+    report.warnings.append(
+        Notice(
+            "low_id_match",
+            _(
+                "Only {matched} of {rows} prediction rows matched a metadata row. Unmatched ids look like {predictions_ids} in the predictions file and {metadata_ids} in the metadata file; ids are compared as text, so '007' and '7' differ.",
+                matched=report.rows - report.unmatched_predictions - report.missing_id,
+                rows=report.rows,
+                predictions_ids=", ".join(repr(row[0]) for row in shown_predictions) or _("none"),
+                metadata_ids=", ".join(repr(row[0]) for row in shown_metadata) or _("none"),
+            ),
+        )
+    )
+
+
+def check_positive_class(config: DatasetConfig, classes: list[str]) -> None:
+    """Raise when the configured positive class is neither a label nor a prediction."""
+    if config.positive_class is None or config.positive_class in classes:
+        return
+    raise InputError(
+        _("The positive class '{value}' is not a class of the predictions file {file}.", value=config.positive_class, file=config.predictions),
+        _("Set [task] positive_class or --positive-class to one of: {classes}.", classes=", ".join(classes)),
+    )

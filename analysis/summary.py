@@ -81,7 +81,9 @@ def _overall(dataset: Dataset, counts: Counts, notes: dict[str, str]) -> dict[st
         "error_rate": error_rate,
         "hlp": dataset.hlp.get(OVERALL, math.nan),
     }
-    if OVERALL not in dataset.hlp:
+    if dataset.config.hlp_file is None:
+        notes["overall.hlp"] = _("No HLP file was given ([files] hlp or --hlp).")
+    elif OVERALL not in dataset.hlp:
         notes["overall.hlp"] = _("No HLP value for '{name}' in the HLP file.", name=OVERALL)
     if dataset.has_classes:
         metrics = class_metrics(counts.confusion)

@@ -19,7 +19,11 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def _signed_points(value: float | None) -> str:
-    return _("undefined") if value is None else _("{value:+.1f} pts", value=100 * value)
+    if value is None:
+        return _("undefined")
+    # A difference that shows as 0.0 becomes exactly 0, so it never prints as "-0.0".
+    shown = 0.0 if abs(100 * value) < 0.05 else 100 * value
+    return _("{value:+.1f} pts", value=shown)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:

@@ -173,6 +173,11 @@ CASES = {
         ["--predictions", "{dir}/p.csv"],
         ["{dir}/p.csv", "3 ids", "column 'id'", "'e1' (3x)", "'e2' (2x)", "'e4' (2x)"],
     ),
+    "positive_class_not_a_class": Case(
+        {"p.csv": GOOD_PREDICTIONS},
+        ["--predictions", "{dir}/p.csv", "--positive-class", "yes"],
+        ["'yes'", "{dir}/p.csv", "one of: a, b"],
+    ),
     "duplicate_ids_in_metadata": Case(
         {"p.csv": GOOD_PREDICTIONS, "m.csv": "id,group\n1,x\n2,y\n2,z\n3,x\n4,y\n"},
         ["--predictions", "{dir}/p.csv", "--metadata", "{dir}/m.csv"],
@@ -452,3 +457,16 @@ def test_unnamed_index_column_loads(tmp_path):
 
     assert first["overall"]["errors"] == 1
     assert second["overall"]["errors"] == 1
+
+
+def test_low_id_match_warns_with_examples(tmp_path):
+    (tmp_path / "p.csv").write_text(GOOD_PREDICTIONS, encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,group\n1,x\n002,y\n003,x\n004,y\n", encoding="utf-8")
+    config = DatasetConfig(predictions=tmp_path / "p.csv", metadata=tmp_path / "m.csv")
+
+    warnings = {notice.code: notice.message for notice in load_dataset(config).report.warnings}
+
+    assert "low_id_match" in warnings
+    assert "Only 1 of 4 prediction rows" in warnings["low_id_match"]
+    assert "'2', '3', '4'" in warnings["low_id_match"]
+    assert "'002', '003', '004'" in warnings["low_id_match"]

@@ -126,7 +126,7 @@ def test_rates_shown_as_percentages(speech_summary):
     ]
 
     for figure in figures:
-        assert figure.layout.yaxis.tickformat == ".0%"
+        assert figure.layout.yaxis.tickformat == ".1%"
 
 
 def test_figures_serialize_for_reports(speech_summary):

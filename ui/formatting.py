@@ -24,7 +24,7 @@ def score(value: float | None) -> str:
 
 
 def signed_points(value: float | None) -> str:
-    return undefined() if value is None else _("{value:+.1f} points", value=100 * value)
+    return undefined() if value is None else _("{value:+.1f} points", value=points(value))
 
 
 def count(value: int) -> str:
@@ -32,8 +32,14 @@ def count(value: int) -> str:
 
 
 def points(value: float | None) -> float | None:
-    """Convert a difference of fractions to percentage points for a table column."""
-    return None if value is None else 100 * value
+    """Convert a difference of fractions to percentage points for a table column.
+
+    A difference that shows as 0.0 at one decimal becomes exactly 0, so it
+    never prints as "-0.0".
+    """
+    if value is None:
+        return None
+    return 0.0 if abs(100 * value) < 0.05 else 100 * value
 
 
 def interval(low: float | None, high: float | None) -> str:
