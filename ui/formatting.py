@@ -52,8 +52,8 @@ def interval(low: float | None, high: float | None) -> str:
 PERCENT_FORMAT = "%.1f%%"
 
 
-def percent_column(label: str, help_text: str | None = None) -> Any:
-    return st.column_config.NumberColumn(label, help=help_text, format=PERCENT_FORMAT)
+def percent_column(label: str, help_text: str | None = None, width: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, help=help_text, format=PERCENT_FORMAT, width=width)
 
 
 def points_column(label: str, help_text: str | None = None) -> Any:

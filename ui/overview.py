@@ -249,7 +249,7 @@ def show_slices(dataset: Dataset, summary: dict[str, Any]) -> None:
         frame,
         {
             "column": _("attribute"),
-            "value": _("value"),
+            "value": st.column_config.TextColumn(_("value"), width="medium"),
             "count": st.column_config.NumberColumn(_("count"), format="localized"),
             "share": percent_column(_("share"), _("Share of all examples in this slice.")),
             "accuracy": percent_column(_("accuracy")),
@@ -302,7 +302,8 @@ def show_tags(summary: dict[str, Any]) -> None:
             "error_rate": percent_column(_("error rate")),
             "share_of_errors": percent_column(_("share of errors"), _("Share of all errors that carry this tag.")),
             "accuracy": percent_column(_("accuracy")),
-            "hlp": percent_column(_("HLP"), _("Human-level accuracy on this tag, from the HLP file.")),
+            # Wide enough that "undefined" is not cut when no HLP is given.
+            "hlp": percent_column(_("HLP"), _("Human-level accuracy on this tag, from the HLP file."), width="medium"),
             "room_for_improvement": points_column(_("room for improvement"), _("HLP minus the model's accuracy on this tag.")),
             "potential_gain": points_column(
                 _("potential gain"),
