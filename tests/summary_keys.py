@@ -1,4 +1,4 @@
-"""Numeric keys of the summary's slice and tag rows, checked by several test files."""
+"""Keys of the summary checked by several test files."""
 
 SLICE_NUMBERS = ("count", "share", "errors", "accuracy", "error_rate", "ci_low", "ci_high", "gap_to_overall")
 TAG_NUMBERS = (
@@ -13,4 +13,14 @@ TAG_NUMBERS = (
     "hlp",
     "room_for_improvement",
     "potential_gain",
+)
+CLASS_KEYS = ("classes", "confusion_matrix", "confused_pairs", "imbalance")
+CLASS_AVERAGES = (
+    "balanced_accuracy",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
+    "weighted_precision",
+    "weighted_recall",
+    "weighted_f1",
 )

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from analysis import load_dataset, summarize
 from analysis.engine import Engine
-from summary_keys import SLICE_NUMBERS, TAG_NUMBERS
+from summary_keys import CLASS_AVERAGES, CLASS_KEYS, SLICE_NUMBERS, TAG_NUMBERS
 
 # Numeric class texts sort as numbers, 9 before 10. Any other text makes the order alphabetical.
 NUMERIC_CLASSES = ("1", "2", "10", "9", "0", "11")
@@ -36,15 +36,8 @@ OVERALL_NUMBERS = (
     "errors",
     "accuracy",
     "error_rate",
-    "balanced_accuracy",
-    "macro_precision",
-    "macro_recall",
-    "macro_f1",
-    "weighted_precision",
-    "weighted_recall",
-    "weighted_f1",
+    *CLASS_AVERAGES,
 )
-CLASS_KEYS = ("classes", "confusion_matrix", "confused_pairs", "imbalance")
 
 
 def assert_number(actual, expected, where: str) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis import load_dataset, summarize
-from summary_keys import SLICE_NUMBERS, TAG_NUMBERS
+from summary_keys import CLASS_AVERAGES, CLASS_KEYS, SLICE_NUMBERS, TAG_NUMBERS
 
 if TYPE_CHECKING:
     from conftest import ExpectedData
@@ -26,16 +26,6 @@ CLASSIFICATION_DATASETS = ("speech_commands", "screening", "digits", "compas", "
 ALL_DATASETS = (*CLASSIFICATION_DATASETS, "diabetes_regression")
 
 AVERAGED_METRICS = ("precision", "recall", "f1")
-CLASS_KEYS = ("classes", "confusion_matrix", "confused_pairs", "imbalance")
-CLASS_AVERAGES = (
-    "balanced_accuracy",
-    "macro_precision",
-    "macro_recall",
-    "macro_f1",
-    "weighted_precision",
-    "weighted_recall",
-    "weighted_f1",
-)
 
 
 class Case(NamedTuple):
