@@ -63,8 +63,8 @@ def fill_report(
     It also reveals duplicates: when an id that is in both files appears
     twice in one of them, the full outer join repeats the other file's row,
     so that side counts more joined rows than it has. Only then is the slower
-    exact search run, to name the duplicated ids. A duplicated id found in
-    one file only is not detected; its rows are counted as unmatched.
+    exact search run, to name the duplicated ids. Ids found in one file only
+    are searched for duplicates separately, among those rows alone.
     """
     engine = dataset.engine
     statuses = dataset.counts.row_statuses
@@ -84,6 +84,12 @@ def fill_report(
         check_unique_ids(engine, "p", "_id", predictions, id_column)
         if metadata is not None:
             check_unique_ids(engine, "m", quote_ident(key), metadata, metadata_id)
+    if metadata is not None and report.unmatched_predictions > 1:
+        unmatched = f"(SELECT p._id FROM p ANTI JOIN m ON p._id = m.{quote_ident(key)}) AS unmatched"
+        check_unique_ids(engine, unmatched, "_id", predictions, id_column)
+    if metadata is not None and report.unmatched_metadata > 1:
+        unmatched = f"(SELECT m.{quote_ident(key)} AS _id FROM m ANTI JOIN p ON m.{quote_ident(key)} = p._id) AS unmatched"
+        check_unique_ids(engine, unmatched, "_id", metadata, metadata_id)
     if metadata is None:
         # Without a metadata file the predictions file is joined with itself.
         report.metadata_rows = None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import load_dataset, summarize
+from analysis import InputError, load_dataset, summarize
 from analysis.config import DatasetConfig
 
 CLASSES = ["cat", "dog", "bird"]
@@ -507,12 +507,37 @@ def test_explicit_columns_override_aliases(tmp_path):
     assert summary["classes"][0]["label"] == "a"
 
 
-def test_unmatched_duplicate_id_counted_unmatched(tmp_path):
-    (tmp_path / "p.csv").write_text("id,label,prediction\n1,a,a\n2,a,b\n9,a,a\n9,b,b\n", encoding="utf-8")
+def test_unmatched_duplicate_prediction_id_rejected(tmp_path):
+    (tmp_path / "p.csv").write_text("id,label,prediction\n1,a,a\n2,a,b\n9,a,a\n9,b,b\n8,a,a\n", encoding="utf-8")
     (tmp_path / "m.csv").write_text("id,group\n1,x\n2,y\n", encoding="utf-8")
+    config = DatasetConfig(predictions=tmp_path / "p.csv", metadata=tmp_path / "m.csv")
+
+    with pytest.raises(InputError) as raised:
+        load_dataset(config)
+
+    assert "'9' (2x)" in raised.value.message
+    assert str(tmp_path / "p.csv") in raised.value.message
+
+
+def test_unmatched_duplicate_metadata_id_rejected(tmp_path):
+    (tmp_path / "p.csv").write_text("id,label,prediction\n1,a,a\n2,a,b\n", encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,group\n1,x\n2,y\n7,x\n7,y\n", encoding="utf-8")
+    config = DatasetConfig(predictions=tmp_path / "p.csv", metadata=tmp_path / "m.csv")
+
+    with pytest.raises(InputError) as raised:
+        load_dataset(config)
+
+    assert "'7' (2x)" in raised.value.message
+    assert str(tmp_path / "m.csv") in raised.value.message
+
+
+def test_unmatched_unique_ids_counted(tmp_path):
+    (tmp_path / "p.csv").write_text("id,label,prediction\n1,a,a\n2,a,b\n8,a,a\n9,b,b\n", encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,group\n1,x\n2,y\n5,x\n6,y\n", encoding="utf-8")
     config = DatasetConfig(predictions=tmp_path / "p.csv", metadata=tmp_path / "m.csv")
 
     summary = summarize(load_dataset(config))
 
     assert summary["matched"] == 2
     assert summary["dropped"]["unmatched_predictions"] == 2
+    assert summary["dropped"]["unmatched_metadata"] == 2
