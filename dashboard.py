@@ -16,7 +16,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.i18n import _
-from ui.data import load_summary, open_dataset
+from ui.data import open_dataset
 from ui.errors import stop_on_analysis_error
 from ui.overview import (
     show_classes,
@@ -36,8 +36,7 @@ def main() -> None:
     st.set_page_config(page_title=_("Error analysis"), layout="wide")
     folder = select_dataset()
     with stop_on_analysis_error():
-        dataset = open_dataset(folder)
-        summary = load_summary(folder)
+        dataset, summary = open_dataset(folder)
 
     show_header(dataset, summary)
     show_load_report(summary)

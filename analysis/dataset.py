@@ -128,7 +128,6 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         tags=tags,
         hlp={},
         report=report,
-        has_score=columns["score"] is not None,
         classes=classes,
     )
     dataset.counts = count_rows(dataset)

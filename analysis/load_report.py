@@ -25,6 +25,28 @@ from analysis.sqltext import quote_ident
 
 log = logging.getLogger(__name__)
 
+# Unmatched ids quoted in a message, per file.
+_SAMPLE_IDS = 3
+
+
+def _unmatched_predictions(key: str) -> str:
+    """Return a subquery of the ids (``_id``) of prediction rows that have no metadata row."""
+    return f"(SELECT p._id FROM p ANTI JOIN m ON p._id = m.{quote_ident(key)}) AS unmatched"
+
+
+def _unmatched_metadata(key: str) -> str:
+    """Return a subquery of the ids (``_id``) of metadata rows that have no prediction row."""
+    return f"(SELECT m.{quote_ident(key)} AS _id FROM m ANTI JOIN p ON m.{quote_ident(key)} = p._id) AS unmatched"
+
+
+def _sample_unmatched_ids(engine: Engine, key: str) -> tuple[str, str]:
+    """Return a few unmatched ids of the predictions file and of the metadata file, quoted for a message."""
+    samples = []
+    for subquery in (_unmatched_predictions(key), _unmatched_metadata(key)):
+        rows = engine.rows(f"SELECT DISTINCT _id FROM {subquery} WHERE _id IS NOT NULL ORDER BY 1 LIMIT ?", [_SAMPLE_IDS])
+        samples.append(", ".join(repr(row[0]) for row in rows) or _("none"))
+    return samples[0], samples[1]
+
 
 def check_unique_ids(engine: Engine, view: str, view_key: str, source: SourceFile, column: str) -> None:
     """Raise when an id appears more than once in ``view``, naming the file, the column and some of the ids."""
@@ -85,11 +107,9 @@ def fill_report(
         if metadata is not None:
             check_unique_ids(engine, "m", quote_ident(key), metadata, metadata_id)
     if metadata is not None and report.unmatched_predictions > 1:
-        unmatched = f"(SELECT p._id FROM p ANTI JOIN m ON p._id = m.{quote_ident(key)}) AS unmatched"
-        check_unique_ids(engine, unmatched, "_id", predictions, id_column)
+        check_unique_ids(engine, _unmatched_predictions(key), "_id", predictions, id_column)
     if metadata is not None and report.unmatched_metadata > 1:
-        unmatched = f"(SELECT m.{quote_ident(key)} AS _id FROM m ANTI JOIN p ON m.{quote_ident(key)} = p._id) AS unmatched"
-        check_unique_ids(engine, unmatched, "_id", metadata, metadata_id)
+        check_unique_ids(engine, _unmatched_metadata(key), "_id", metadata, metadata_id)
     if metadata is None:
         # Without a metadata file the predictions file is joined with itself.
         report.metadata_rows = None
@@ -146,17 +166,14 @@ def check_any_match(engine: Engine, config: DatasetConfig, report: LoadReport, k
     if report.matched > 0:
         return
     if config.metadata is not None and report.unmatched_predictions == report.rows - report.missing_id:
-        shown_predictions = engine.rows("SELECT DISTINCT _id FROM p WHERE _id IS NOT NULL ORDER BY 1 LIMIT ?", [3])
-        shown_metadata = engine.rows(
-            f"SELECT DISTINCT {quote_ident(key)} FROM m WHERE {quote_ident(key)} IS NOT NULL ORDER BY 1 LIMIT ?", [3]
-        )
+        predictions_ids, metadata_ids = _sample_unmatched_ids(engine, key)
         raise InputError(
             _(
                 "No id of the predictions file {predictions} matches an id of the metadata file {metadata}: for example {predictions_ids} against {metadata_ids}.",
                 predictions=config.predictions,
                 metadata=config.metadata,
-                predictions_ids=", ".join(repr(row[0]) for row in shown_predictions) or _("none"),
-                metadata_ids=", ".join(repr(row[0]) for row in shown_metadata) or _("none"),
+                predictions_ids=predictions_ids,
+                metadata_ids=metadata_ids,
             ),
             _("Use the same ids in both files (ids are compared as text, so '007' and '7' differ), or name the id column with [columns] id or --id-col."),
         )
@@ -176,14 +193,7 @@ def note_low_match(engine: Engine, config: DatasetConfig, report: LoadReport, ke
     """
     if config.metadata is None or report.unmatched_predictions * 2 < report.rows:
         return
-    shown_predictions = engine.rows(
-        f"SELECT _id FROM p WHERE _id IS NOT NULL AND _id NOT IN (SELECT {quote_ident(key)} FROM m WHERE {quote_ident(key)} IS NOT NULL) ORDER BY 1 LIMIT ?",
-        [3],
-    )
-    shown_metadata = engine.rows(
-        f"SELECT {quote_ident(key)} FROM m WHERE {quote_ident(key)} IS NOT NULL AND {quote_ident(key)} NOT IN (SELECT _id FROM p WHERE _id IS NOT NULL) ORDER BY 1 LIMIT ?",
-        [3],
-    )
+    predictions_ids, metadata_ids = _sample_unmatched_ids(engine, key)
     report.warnings.append(
         Notice(
             "low_id_match",
@@ -191,8 +201,8 @@ def note_low_match(engine: Engine, config: DatasetConfig, report: LoadReport, ke
                 "Only {matched} of {rows} prediction rows matched a metadata row. Unmatched ids look like {predictions_ids} in the predictions file and {metadata_ids} in the metadata file; ids are compared as text, so '007' and '7' differ.",
                 matched=report.rows - report.unmatched_predictions - report.missing_id,
                 rows=report.rows,
-                predictions_ids=", ".join(repr(row[0]) for row in shown_predictions) or _("none"),
-                metadata_ids=", ".join(repr(row[0]) for row in shown_metadata) or _("none"),
+                predictions_ids=predictions_ids,
+                metadata_ids=metadata_ids,
             ),
         )
     )

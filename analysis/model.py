@@ -7,12 +7,15 @@ modules it calls) and by the metrics that read a :class:`Dataset`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from analysis.config import DatasetConfig
 from analysis.engine import Engine
 from analysis.errors import InputError
 from analysis.i18n import _
+
+if TYPE_CHECKING:
+    from analysis.counting import Counts
 
 MODE_CLASSIFICATION = "classification"
 MODE_CORRECT_FLAG = "correct_flag"
@@ -103,12 +106,15 @@ class Dataset:
     tags: list[Tag]
     hlp: dict[str, float]
     report: LoadReport
-    has_score: bool = False
     # Classes in display order when ``examples`` carries ``label_code`` and
     # ``prediction_code`` (1-based positions in this list), else None.
     classes: list[str] | None = None
     # Counts over all analysed examples, computed once when the files are opened.
-    counts: Any = None
+    counts: Counts | None = None
+
+    @property
+    def has_score(self) -> bool:
+        return self.score_column is not None
 
     @property
     def has_classes(self) -> bool:

@@ -180,7 +180,7 @@ def define_examples_view(
     tag_select = []
     file_params: list[object] = []
     for tag in tags:
-        if tag.origin == "file" or config.tags_file is not None:
+        if config.tags_file is not None:
             tag_select.append(f"(md.{tag.alias} OR coalesce(list_contains(tl.tags, ?), false)) AS {tag.alias}")
             file_params.append(tag.name)
         else:

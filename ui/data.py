@@ -125,22 +125,19 @@ def _file_state(path: Path) -> tuple[str, int | None, int | None]:
     return str(path), status.st_size, status.st_mtime_ns
 
 
-def open_dataset(folder: Path) -> Dataset:
-    """Open the dataset in ``folder``, reusing the cached one while its files are unchanged.
+def open_dataset(folder: Path) -> tuple[Dataset, dict[str, Any]]:
+    """Open the dataset in ``folder`` and return it with its summary (see :func:`analysis.summarize`).
 
-    Raises :class:`~analysis.AnalysisError` on invalid input. Errors are not
-    cached, so a fixed file is picked up on the next rerun.
+    Both are cached while the files are unchanged, and the fingerprint is
+    taken once for both. Raises :class:`~analysis.AnalysisError` on invalid
+    input. Errors are not cached, so a fixed file is picked up on the next rerun.
     """
     fingerprint = dataset_fingerprint(folder)
     with st.spinner(_("Opening the dataset {name}…", name=folder.name)):
-        return _open_dataset(str(folder), fingerprint)
-
-
-def load_summary(folder: Path) -> dict[str, Any]:
-    """Return the summary of the dataset in ``folder`` (see :func:`analysis.summarize`), cached."""
-    fingerprint = dataset_fingerprint(folder)
+        dataset = _open_dataset(str(folder), fingerprint)
     with st.spinner(_("Computing the summary of {name}…", name=folder.name)):
-        return _summary(str(folder), fingerprint)
+        summary = _summary(str(folder), fingerprint)
+    return dataset, summary
 
 
 # The fingerprint argument is unused in the body: it is part of the cache key,
