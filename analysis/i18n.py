@@ -69,3 +69,18 @@ def ngettext(singular: str, plural: str, count: int, /, **params: object) -> str
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it yet (module constants)."""
     return message
+
+
+def format_percent(fraction: float) -> str:
+    """Format a fraction as a percentage with one decimal, for example 0.1234 as "12.3%"."""
+    return _("{value:.1f}%", value=100 * fraction)
+
+
+def percentage_points(difference: float) -> float:
+    """Convert a difference of fractions to percentage points.
+
+    A difference that shows as 0.0 at one decimal becomes exactly 0, so it
+    never prints as "-0.0".
+    """
+    points = 100 * difference
+    return 0.0 if abs(points) < 0.05 else points

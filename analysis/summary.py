@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from analysis.counting import Counts, count_examples
-from analysis.i18n import _
+from analysis.i18n import _, format_percent
 from analysis.metrics import MAJORITY_MARGIN, RARE_CLASS_SHARE, class_metrics, imbalance
 from analysis.model import OVERALL, Dataset
 from analysis.slices import slice_table
@@ -137,7 +137,7 @@ def _imbalance(metrics) -> dict[str, Any]:
                 "label": label,
                 "message": _(
                     "Class '{label}' is only {share} of the labels (under {limit}): its metrics rest on few examples.",
-                    label=label, share=_percent(found.shares[label]), limit=_percent(RARE_CLASS_SHARE),
+                    label=label, share=format_percent(found.shares[label]), limit=format_percent(RARE_CLASS_SHARE),
                 ),
             }
         )
@@ -190,11 +190,11 @@ def _majority_message(accuracy: float, found) -> str:
     if accuracy < found.majority_share:
         return _(
             "Accuracy {accuracy} is below the {baseline} of always answering '{label}': accuracy alone is misleading here.",
-            accuracy=_percent(accuracy), label=found.majority_class, baseline=_percent(found.majority_share),
+            accuracy=format_percent(accuracy), label=found.majority_class, baseline=format_percent(found.majority_share),
         )
     return _(
         "Accuracy {accuracy} is within {margin} of always answering '{label}' ({baseline}): accuracy alone is misleading here.",
-        accuracy=_percent(accuracy), margin=_points(MAJORITY_MARGIN), label=found.majority_class, baseline=_percent(found.majority_share),
+        accuracy=format_percent(accuracy), margin=_points(MAJORITY_MARGIN), label=found.majority_class, baseline=format_percent(found.majority_share),
     )
 
 
@@ -206,10 +206,6 @@ def _note_tags(rows: list[dict[str, Any]], notes: dict[str, str]) -> None:
             reason = _("No HLP value for '{tag}': room for improvement and potential gain are undefined.", tag=row["tag"])
             for key in ("hlp", "room_for_improvement", "potential_gain"):
                 notes[f"tags[{index}].{key}"] = reason
-
-
-def _percent(value: float) -> str:
-    return _("{value:.1f}%", value=100 * value)
 
 
 def _points(value: float) -> str:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.i18n import _, ngettext
+from analysis.i18n import _, format_percent, ngettext, percentage_points
 
 # Slices shown per attribute in text output; JSON output has them all.
 _SLICE_ROWS_PER_ATTRIBUTE = 25
 
 
 def _percent(value: float | None) -> str:
-    return _("undefined") if value is None else _("{value:.1f}%", value=100 * value)
+    return _("undefined") if value is None else format_percent(value)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -19,11 +19,7 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def _signed_points(value: float | None) -> str:
-    if value is None:
-        return _("undefined")
-    # A difference that shows as 0.0 becomes exactly 0, so it never prints as "-0.0".
-    shown = 0.0 if abs(100 * value) < 0.05 else 100 * value
-    return _("{value:+.1f} pts", value=shown)
+    return _("undefined") if value is None else _("{value:+.1f} pts", value=percentage_points(value))
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:

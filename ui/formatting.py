@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis.i18n import _
+from analysis.i18n import _, format_percent, percentage_points
 from ui.errors import escape_markdown
 
 
@@ -16,7 +16,7 @@ def undefined() -> str:
 
 
 def percent(value: float | None) -> str:
-    return undefined() if value is None else _("{value:.1f}%", value=100 * value)
+    return undefined() if value is None else format_percent(value)
 
 
 def score(value: float | None) -> str:
@@ -32,14 +32,8 @@ def count(value: int) -> str:
 
 
 def points(value: float | None) -> float | None:
-    """Convert a difference of fractions to percentage points for a table column.
-
-    A difference that shows as 0.0 at one decimal becomes exactly 0, so it
-    never prints as "-0.0".
-    """
-    if value is None:
-        return None
-    return 0.0 if abs(100 * value) < 0.05 else 100 * value
+    """Convert a difference of fractions to percentage points for a table column."""
+    return None if value is None else percentage_points(value)
 
 
 def interval(low: float | None, high: float | None) -> str:
