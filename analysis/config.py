@@ -66,7 +66,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 @dataclass
 class DatasetConfig:
-    """Where a dataset's files are and how to read them.
+    """Locations of a dataset's files and the settings for reading and slicing them.
 
     Column fields left as ``None`` are resolved from :data:`COLUMN_ALIASES`
     when the files are opened.

@@ -48,9 +48,9 @@ class Engine:
     def create_view(self, name: str, sql: str, params: Sequence[object] = ()) -> None:
         """Define the view ``name`` (a name chosen by the code, never by a user).
 
-        DuckDB cannot prepare ``CREATE VIEW`` with parameters, so the select is
+        DuckDB cannot prepare ``CREATE VIEW`` with parameters. So the select is
         built as a relation with its parameters bound, and the relation becomes
-        the view; values never pass through SQL text.
+        the view. Values are bound by DuckDB and never pasted into SQL by this code.
         """
         with self._lock:
             self._connection.sql(sql, params=list(params) if params else None).create_view(name, replace=True)

@@ -63,7 +63,7 @@ def flag(column: str, duckdb_type: str) -> str:
 
 
 def unrecognised_flag_filter(column: str) -> str:
-    """Return a condition true where a text flag column holds neither a true nor a false spelling."""
+    """Return a condition true where a text flag column contains neither a true nor a false spelling."""
     ident = quote_ident(column)
     known = ", ".join(f"'{v}'" for v in TRUE_TEXT + FALSE_TEXT)
     return f"{ident} IS NOT NULL AND lower(trim(CAST({ident} AS VARCHAR))) NOT IN ({known})"

@@ -48,7 +48,7 @@ _DUCKDB_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z]*( [A-Z][A-Za-z]*)* Error: ")
 
 @dataclass
 class SourceFile:
-    """One input file registered as a view, with its columns as DuckDB sees them."""
+    """One input file registered as a view, with its columns as DuckDB reads them."""
 
     role: str
     path: Path

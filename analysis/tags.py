@@ -85,8 +85,8 @@ def what_if(dataset: Dataset, counts: Counts, targets: dict[str, float]) -> What
 
     The estimate works on the union of the selected tags' examples, so an
     example with two selected tags counts once. Examples are grouped by which
-    selected tags they carry; each group is raised to the highest target among
-    its tags, and never lowered below its current accuracy. The untagged group
+    selected tags they carry. Each group is raised to the highest target among
+    its tags, but never lowered below its current accuracy. The untagged group
     can be given a target under the name ``(untagged)``.
     """
     for name, target in targets.items():

@@ -32,7 +32,7 @@ def select_dataset() -> Path:
     The choice comes from the ``dataset`` query parameter, else from the
     session, else it is the first dataset. An unknown query value shows a
     notice and falls back the same way. When the data root is invalid or
-    contains no dataset, the page says so and the script run stops.
+    contains no dataset, the page shows a message and the script run stops.
     """
     with stop_on_analysis_error():
         root = data_root()
