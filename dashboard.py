@@ -8,16 +8,12 @@ Run from the repository root::
 Every number comes from :func:`analysis.summarize`, computed and cached by
 :mod:`ui.data`. This script only lays it out: the load report, headline
 metrics, class balance, per-class, slice and tag tables, and the what-if
-estimate.
+estimate. The other pages live in ``pages/``.
 """
 
 from __future__ import annotations
 
-import streamlit as st
-
 from analysis.i18n import _
-from ui.data import open_dataset
-from ui.errors import stop_on_analysis_error
 from ui.overview import (
     show_classes,
     show_header,
@@ -29,16 +25,16 @@ from ui.overview import (
     show_tags,
     show_what_if,
 )
-from ui.sidebar import select_dataset
+from ui.page import show_filter_banner, start_page
 
 
 def main() -> None:
-    st.set_page_config(page_title=_("Error analysis"), layout="wide")
-    folder = select_dataset()
-    with stop_on_analysis_error():
-        dataset, summary = open_dataset(folder)
+    context = start_page(_("Error analysis"))
+    dataset = context.dataset
+    summary = context.summary()
 
     show_header(dataset, summary)
+    show_filter_banner(context, summary)
     show_load_report(summary)
     show_headline_metrics(dataset, summary)
     if dataset.has_classes:

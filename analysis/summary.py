@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from analysis.counting import Counts, count_examples
+from analysis.filters import ExampleFilter
 from analysis.i18n import _, format_percent
 from analysis.metrics import MAJORITY_MARGIN, RARE_CLASS_SHARE, class_metrics, imbalance
 from analysis.model import OVERALL, Dataset
@@ -22,13 +23,23 @@ from analysis.tags import tag_table, what_if
 CONFUSED_PAIRS = 10
 
 
-def summarize(dataset: Dataset, targets: dict[str, float] | None = None) -> dict[str, Any]:
+def summarize(
+    dataset: Dataset,
+    targets: dict[str, float] | None = None,
+    example_filter: ExampleFilter | None = None,
+    hlp: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """Compute the summary of ``dataset``.
 
     ``targets`` maps tags to target accuracies for the what-if estimate; by
     default every tag with an HLP value is raised to its HLP.
+    ``example_filter`` restricts every number to the examples it keeps.
+    ``hlp`` replaces the HLP values read from the dataset's HLP file, for
+    values typed in the dashboard.
     """
-    counts = count_examples(dataset)
+    example_filter = example_filter or ExampleFilter()
+    hlp = dataset.hlp if hlp is None else hlp
+    counts = count_examples(dataset, *example_filter.where(dataset))
     notes: dict[str, str] = {}
     result: dict[str, Any] = {
         "dataset": dataset.config.display_name,
@@ -37,8 +48,9 @@ def summarize(dataset: Dataset, targets: dict[str, float] | None = None) -> dict
         "matched": dataset.report.matched,
         "dropped": dataset.report.dropped(),
         "load_warnings": [notice.as_dict() for notice in dataset.report.warnings],
+        "filter": {**example_filter.as_dict(), "description": example_filter.describe()},
     }
-    result["overall"] = _overall(dataset, counts, notes)
+    result["overall"] = _overall(dataset, counts, hlp, notes)
     if dataset.has_classes:
         metrics = class_metrics(counts.confusion)
         result["classes"] = _classes(metrics, notes)
@@ -54,9 +66,9 @@ def summarize(dataset: Dataset, targets: dict[str, float] | None = None) -> dict
             notes[key] = _("Not defined in {mode} mode: examples have no classes.", mode=dataset.mode)
 
     result["slices"] = slice_table(dataset, counts)
-    result["tags"] = tag_table(dataset, counts)
+    result["tags"] = tag_table(dataset, counts, hlp)
     _note_tags(result["tags"], notes)
-    chosen = targets if targets is not None else {t.name: dataset.hlp[t.name] for t in dataset.tags if t.name in dataset.hlp}
+    chosen = targets if targets is not None else {t.name: hlp[t.name] for t in dataset.tags if t.name in hlp}
     estimate = what_if(dataset, counts, chosen)
     result["what_if"] = {
         "targets": estimate.targets,
@@ -71,7 +83,7 @@ def summarize(dataset: Dataset, targets: dict[str, float] | None = None) -> dict
     return _nulls(result, notes)
 
 
-def _overall(dataset: Dataset, counts: Counts, notes: dict[str, str]) -> dict[str, Any]:
+def _overall(dataset: Dataset, counts: Counts, hlp: dict[str, float], notes: dict[str, str]) -> dict[str, Any]:
     total = counts.total
     error_rate = ratio(counts.errors, total)
     overall: dict[str, Any] = {
@@ -79,11 +91,11 @@ def _overall(dataset: Dataset, counts: Counts, notes: dict[str, str]) -> dict[st
         "errors": counts.errors,
         "accuracy": 1 - error_rate,
         "error_rate": error_rate,
-        "hlp": dataset.hlp.get(OVERALL, math.nan),
+        "hlp": hlp.get(OVERALL, math.nan),
     }
-    if dataset.config.hlp_file is None:
+    if OVERALL not in hlp and dataset.config.hlp_file is None:
         notes["overall.hlp"] = _("No HLP file was given ([files] hlp or --hlp).")
-    elif OVERALL not in dataset.hlp:
+    elif OVERALL not in hlp:
         notes["overall.hlp"] = _("No HLP value for '{name}' in the HLP file.", name=OVERALL)
     if dataset.has_classes:
         metrics = class_metrics(counts.confusion)

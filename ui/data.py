@@ -25,10 +25,13 @@ import streamlit as st
 
 from analysis import ConfigError, Dataset, load_config, load_dataset, summarize
 from analysis.config import find_dataset_file
+from analysis.filters import ExampleFilter, parse_filter
 from analysis.i18n import _
 
 DATA_ROOT_ARGUMENT = "--data-root"
 DATA_ROOT_VARIABLE = "ERROR_ANALYSIS_DATA_ROOT"
+DEMO_ARGUMENT = "--demo"
+DEMO_VARIABLE = "ERROR_ANALYSIS_DEMO"
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
 
 # Each cached dataset keeps a DuckDB connection whose views read the files on
@@ -58,6 +61,21 @@ def data_root(argv: list[str] | None = None, environment: Mapping[str, str] | No
     if value is None:
         return DEFAULT_DATA_ROOT
     return Path(value).expanduser().resolve()
+
+
+def demo_mode(argv: list[str] | None = None, environment: Mapping[str, str] | None = None) -> bool:
+    """Return True when the dashboard runs as a read-only demo.
+
+    Demo mode is on with the ``--demo`` argument after ``--``, or when the
+    environment variable ``ERROR_ANALYSIS_DEMO`` is ``1``, ``true`` or ``yes``.
+    In demo mode nothing is written: no workspace edits, no file saves, and
+    uploads stay in the session that made them.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    environment = os.environ if environment is None else environment
+    if DEMO_ARGUMENT in argv:
+        return True
+    return environment.get(DEMO_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
 def _argument_value(argv: list[str], name: str) -> str | None:
@@ -125,19 +143,41 @@ def _file_state(path: Path) -> tuple[str, int | None, int | None]:
     return str(path), status.st_size, status.st_mtime_ns
 
 
-def open_dataset(folder: Path) -> tuple[Dataset, dict[str, Any]]:
-    """Open the dataset in ``folder`` and return it with its summary (see :func:`analysis.summarize`).
+def open_dataset(folder: Path) -> tuple[Dataset, Fingerprint]:
+    """Open the dataset in ``folder`` and return it with the fingerprint of its files.
 
-    Both are cached while the files are unchanged, and the fingerprint is
-    taken once for both. Raises :class:`~analysis.AnalysisError` on invalid
-    input. Errors are not cached, so a fixed file is picked up on the next rerun.
+    The dataset is cached while the files are unchanged. Raises
+    :class:`~analysis.AnalysisError` on invalid input. Errors are not cached,
+    so a fixed file is picked up on the next rerun.
     """
     fingerprint = dataset_fingerprint(folder)
     with st.spinner(_("Opening the dataset {name}…", name=folder.name)):
         dataset = _open_dataset(str(folder), fingerprint)
+    return dataset, fingerprint
+
+
+def dataset_summary(
+    folder: Path,
+    fingerprint: Fingerprint,
+    example_filter: ExampleFilter | None = None,
+    hlp: dict[str, float] | None = None,
+    targets: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Return the summary (see :func:`analysis.summarize`) of an opened dataset, cached per selection.
+
+    The cache key holds the files' fingerprint, the filter, the HLP values and
+    the what-if targets, so a change to any of them computes a new summary.
+    """
+    example_filter = example_filter or ExampleFilter()
     with st.spinner(_("Computing the summary of {name}…", name=folder.name)):
-        summary = _summary(str(folder), fingerprint)
-    return dataset, summary
+        return _summary(
+            str(folder),
+            fingerprint,
+            tuple(c.as_text() for c in example_filter.keep),
+            tuple(c.as_text() for c in example_filter.exclude),
+            None if hlp is None else tuple(sorted(hlp.items())),
+            None if targets is None else tuple(sorted(targets.items())),
+        )
 
 
 # The fingerprint argument is unused in the body: it is part of the cache key,
@@ -150,5 +190,19 @@ def _open_dataset(folder: str, fingerprint: Fingerprint) -> Dataset:
 # NOTE: the summary's messages are translated when it is computed. If the
 # dashboard ever switches language per session, add the language to this key.
 @st.cache_data(max_entries=_CACHED_SUMMARIES, show_spinner=False)
-def _summary(folder: str, fingerprint: Fingerprint) -> dict[str, Any]:
-    return summarize(_open_dataset(folder, fingerprint))
+def _summary(
+    folder: str,
+    fingerprint: Fingerprint,
+    keep: tuple[str, ...],
+    exclude: tuple[str, ...],
+    hlp: tuple[tuple[str, float], ...] | None,
+    targets: tuple[tuple[str, float], ...] | None,
+) -> dict[str, Any]:
+    dataset = _open_dataset(folder, fingerprint)
+    example_filter = parse_filter(dataset, list(keep), list(exclude))
+    return summarize(
+        dataset,
+        targets=None if targets is None else dict(targets),
+        example_filter=example_filter,
+        hlp=None if hlp is None else dict(hlp),
+    )

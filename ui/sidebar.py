@@ -1,9 +1,12 @@
-"""The sidebar's dataset picker, kept in the URL as ``?dataset=<folder name>``.
+"""The sidebar drawn by every page: navigation, dataset picker and global filter.
 
-The query parameter contains a folder name from the data root, never a path, so
-a shared link cannot point the server at another folder. The choice is also
-kept in the session state, so a page opened without the parameter shows the
-dataset chosen last.
+The dataset is kept in the URL as ``?dataset=<folder name>``: a folder name
+from the data root, never a path, so a shared link cannot point the server at
+another folder. The choice is also kept in the session state, so a page opened
+without the parameter shows the dataset chosen last.
+
+The global filter is kept as repeated ``keep`` and ``exclude`` parameters in the
+text form of :mod:`analysis.filters` (``tag:NAME``, ``attr:NAME=VALUE``).
 """
 
 from __future__ import annotations
@@ -12,18 +15,35 @@ from pathlib import Path
 
 import streamlit as st
 
+from analysis import AnalysisError, Dataset
 from analysis.config import DATASET_FILE_NAME
-from analysis.i18n import _
+from analysis.filters import ExampleFilter, filter_choices, parse_condition
+from analysis.i18n import N_, _
 from ui.data import DATA_ROOT_ARGUMENT, DATA_ROOT_VARIABLE, data_root, list_datasets
 from ui.errors import escape_markdown, stop_on_analysis_error
+from ui.url_state import DATASET, EXCLUDE, KEEP, notice_ignored, quote, read_values, shared_parameters, write_values
 
-QUERY_PARAMETER = "dataset"
+QUERY_PARAMETER = DATASET
+
+# Page scripts with their navigation labels, in menu order. The file names fix
+# the URL paths (/Slices, /Tags, /What_if), which stay English in every language.
+PAGES = (
+    ("dashboard.py", N_("Overview"), ":material/dashboard:"),
+    ("pages/1_Slices.py", N_("Slices"), ":material/segment:"),
+    ("pages/2_Tags.py", N_("Tags"), ":material/label:"),
+    ("pages/3_What_if.py", N_("What-if"), ":material/trending_up:"),
+)
 
 _WIDGET_KEY = "sidebar_dataset_picker"
 _CHOSEN_KEY = "sidebar_dataset_chosen"
+_FILTER_KEYS = {KEEP: "sidebar_filter_keep", EXCLUDE: "sidebar_filter_exclude"}
 
-# Maximum length of an unknown query value quoted back in the fallback notice.
-_QUOTED_VALUE_LENGTH = 80
+
+def draw_navigation() -> None:
+    """Link every page, carrying the dataset and the global filter in each link."""
+    parameters = shared_parameters()
+    for script, label, icon in PAGES:
+        st.sidebar.page_link(script, label=_(label), icon=icon, query_params=parameters)
 
 
 def select_dataset() -> Path:
@@ -70,15 +90,63 @@ def _store_choice(name: str) -> None:
 
 
 def _show_fallback_notice(requested: str, chosen: str) -> None:
-    quoted = requested if len(requested) <= _QUOTED_VALUE_LENGTH else requested[:_QUOTED_VALUE_LENGTH] + "…"
     st.warning(
         _(
             "The address asks for the dataset '{requested}', which is not in the data folder, so the dashboard shows '{chosen}' instead.",
-            requested=escape_markdown(quoted),
+            requested=quote(requested),
             chosen=escape_markdown(chosen),
         ),
         icon=":material/info:",
     )
+
+
+def select_filter(dataset: Dataset) -> ExampleFilter:
+    """Draw the global filter and return it.
+
+    The conditions come from the URL; those that do not match the dataset are
+    dropped with a notice. Changing the widgets writes the URL, so every page
+    and every copied link applies the same filter.
+    """
+    choices = {condition.as_text(): condition for condition in filter_choices(dataset)}
+    chosen: dict[str, list[str]] = {}
+    for parameter in (KEEP, EXCLUDE):
+        valid = []
+        for text in dict.fromkeys(read_values(parameter)):
+            try:
+                parse_condition(dataset, text)
+            except AnalysisError as error:
+                notice_ignored(parameter, text, error.message)
+                continue
+            valid.append(text)
+        chosen[parameter] = valid
+        write_values(parameter, valid)
+        st.session_state[_FILTER_KEYS[parameter]] = valid
+
+    st.sidebar.subheader(_("Global filter"))
+    labels = {KEEP: _("Keep only examples with"), EXCLUDE: _("Leave out examples with")}
+    helps = {
+        KEEP: _("Values of one attribute are alternatives; kept tags must all be present."),
+        EXCLUDE: _("An example matching any of these is left out of every page."),
+    }
+    for parameter in (KEEP, EXCLUDE):
+        st.sidebar.multiselect(
+            labels[parameter],
+            list(choices),
+            key=_FILTER_KEYS[parameter],
+            format_func=lambda text: choices[text].describe(),
+            help=helps[parameter],
+            on_change=_store_filter,
+            args=(parameter,),
+            placeholder=_("Choose tags or attribute values"),
+        )
+    return ExampleFilter(
+        keep=tuple(choices[text] for text in chosen[KEEP]),
+        exclude=tuple(choices[text] for text in chosen[EXCLUDE]),
+    )
+
+
+def _store_filter(parameter: str) -> None:
+    write_values(parameter, st.session_state[_FILTER_KEYS[parameter]])
 
 
 def _stop_without_datasets(root: Path) -> None:

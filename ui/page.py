@@ -1,0 +1,67 @@
+"""The frame every page starts with: page settings, sidebar, opened dataset and global filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from analysis import Dataset
+from analysis.filters import ExampleFilter
+from analysis.i18n import _
+from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset
+from ui.errors import escape_markdown, stop_on_analysis_error
+from ui.formatting import count
+from ui.sidebar import draw_navigation, select_dataset, select_filter
+
+
+@dataclass
+class PageContext:
+    """What a page needs to draw: the opened dataset, its global filter and the server's mode."""
+
+    folder: Path
+    dataset: Dataset
+    fingerprint: Fingerprint
+    example_filter: ExampleFilter
+    demo: bool
+
+    def summary(self, hlp: dict[str, float] | None = None, targets: dict[str, float] | None = None) -> dict[str, Any]:
+        """Return the cached summary under the global filter; see :func:`ui.data.dataset_summary`."""
+        with stop_on_analysis_error():
+            return dataset_summary(self.folder, self.fingerprint, self.example_filter, hlp, targets)
+
+
+def start_page(title: str) -> PageContext:
+    """Set up the page, draw the sidebar and open the chosen dataset.
+
+    Stops the script run with a message when no dataset can be opened, so a
+    page's own code only runs on a valid dataset.
+    """
+    st.set_page_config(page_title=title, layout="wide")
+    demo = demo_mode()
+    draw_navigation()
+    if demo:
+        st.sidebar.caption(_("Read-only demo: edits and file writes are turned off."))
+    folder = select_dataset()
+    with stop_on_analysis_error():
+        dataset, fingerprint = open_dataset(folder)
+    example_filter = select_filter(dataset)
+    return PageContext(folder, dataset, fingerprint, example_filter, demo)
+
+
+def show_filter_banner(context: PageContext, summary: dict[str, Any]) -> None:
+    """Say, above the page's numbers, that a global filter is on and how many examples it keeps."""
+    if not context.example_filter:
+        return
+    total = context.dataset.counts.total if context.dataset.counts is not None else summary["matched"]
+    st.info(
+        _(
+            "Global filter on: {description}. Every number on this page is computed on {kept} of {total} examples.",
+            description=escape_markdown(context.example_filter.describe()),
+            kept=count(summary["overall"]["examples"]),
+            total=count(total),
+        ),
+        icon=":material/filter_alt:",
+    )
