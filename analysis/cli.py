@@ -18,6 +18,7 @@ from pathlib import Path
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
+from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
 from analysis.summary import summarize
 from analysis.text_output import render_summary
@@ -66,6 +67,20 @@ def _build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TAG=ACCURACY",
         help=_("what-if target accuracy for a tag (repeatable); default: every tag's HLP"),
+    )
+    summary.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="CONDITION",
+        help=_("keep only examples matching tag:NAME or attr:NAME=VALUE (repeatable), as the dashboard's global filter"),
+    )
+    summary.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="CONDITION",
+        help=_("leave out examples matching tag:NAME or attr:NAME=VALUE (repeatable)"),
     )
     summary.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
     summary.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
@@ -142,7 +157,8 @@ def _run_summary(arguments: argparse.Namespace) -> int:
     try:
         config = config_from_arguments(arguments)
         dataset = load_dataset(config)
-        summary = summarize(dataset, _parse_targets(arguments.target))
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        summary = summarize(dataset, _parse_targets(arguments.target), example_filter)
     except AnalysisError as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT

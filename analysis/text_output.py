@@ -41,6 +41,14 @@ def render_summary(summary: dict[str, Any]) -> str:
     )
     for warning in summary["load_warnings"]:
         lines.append(_("  warning: {message}", message=warning["message"]))
+    if summary["filter"]["description"]:
+        lines.append(
+            _(
+                "Filter: {description} ({count} examples kept)",
+                description=summary["filter"]["description"],
+                count=overall["examples"],
+            )
+        )
     lines.append("")
     lines.append(_("Overall"))
     lines.append(

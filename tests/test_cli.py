@@ -10,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis import load_dataset, summarize
 from analysis.cli import main
+from analysis.filters import parse_filter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEECH = REPO_ROOT / "sample_data" / "speech_commands"
@@ -322,3 +324,26 @@ def test_cifar10_text_output():
     assert completed.returncode == 0, completed.stderr
     assert "Slices by cifar10h_majority_label" in completed.stdout
     assert "tag_label_error_confirmed" in completed.stdout
+
+
+def test_filter_options_match_engine(capsys, dataset_config):
+    argv = ["--config", str(SPEECH), "--keep", "attr:accent=irish", "--exclude", "tag:car_noise"]
+    result = run_json(capsys, argv)
+    dataset = load_dataset(dataset_config("speech_commands"))
+    expected = summarize(dataset, example_filter=parse_filter(dataset, ["attr:accent=irish"], ["tag:car_noise"]))
+    assert result["filter"]["keep"] == ["attr:accent=irish"]
+    assert result["filter"]["exclude"] == ["tag:car_noise"]
+    assert result["overall"] == expected["overall"]
+    assert result["overall"]["examples"] < dataset.counts.total
+
+
+def test_filter_text_output_names_filter(capsys):
+    assert main(["summary", "--config", str(SPEECH), "--exclude", "tag:car_noise"]) == 0
+    output = capsys.readouterr().out
+    assert "Filter: without examples with tag car_noise (" in output
+
+
+def test_unknown_filter_tag_exits_2(capsys):
+    assert main(["summary", "--config", str(SPEECH), "--exclude", "tag:nope"]) == 2
+    error = capsys.readouterr().err
+    assert error.strip() == "error: The filter 'tag:nope' names no tag of this dataset. Known tags: car_noise, people_noise, low_bandwidth."
