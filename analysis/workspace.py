@@ -4,7 +4,7 @@ Typed HLP values are stored per dataset (the dataset's folder name) and tag,
 with who typed them (the OS user) and when. Every change is an *edit*: one
 transaction that changes one or more values and records each old and new
 value, so the last edit of a dataset can be undone. A change counter rises
-with every edit and every undo; callers put it in their cache keys, so a
+with every edit and every undo. Callers put it in their cache keys, so a
 cached result never outlives the values it was computed from.
 
 The history tables name each change by a ``kind`` (``"hlp"`` for now) and a
@@ -30,7 +30,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from analysis.config import DatasetConfig
@@ -115,7 +115,7 @@ class Edit:
 
 @dataclass(frozen=True)
 class SavedHlpFile:
-    """Where HLP values were written, and whether the dataset file must still name that file."""
+    """The result of saving HLP values: the file written, its values, and whether the dataset file must still name it."""
 
     path: Path
     values: dict[str, float]
@@ -133,7 +133,7 @@ def current_user() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Workspace:
@@ -349,7 +349,7 @@ class Workspace:
 
         The file is ``[files] hlp`` of the dataset file. A dataset without one
         gets ``hlp.csv`` beside its dataset file, which it reads only once the
-        dataset file names it; the typed values then stay in the workspace, so
+        dataset file names it. The typed values then stay in the workspace, so
         the numbers do not change in between. When the configured file was
         written, the typed values are cleared in one edit (undoable), because
         the file now holds them.

@@ -6,7 +6,13 @@ import streamlit as st
 
 from analysis.i18n import _
 from ui.page import show_filter_banner, start_page
-from ui.tags_page import read_sort, select_sort, show_charts, show_hlp_editor, show_tag_table
+from ui.tags_page import (
+    read_sort,
+    select_sort,
+    show_charts,
+    show_hlp_editor,
+    show_tag_table,
+)
 from ui.workspace import workspace_state
 
 

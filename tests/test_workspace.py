@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from analysis import ConfigError, InputError, load_config, load_dataset
-from analysis.workspace import WORKSPACE_FILE_NAME, Workspace, WorkspaceReadOnlyError, write_hlp_file
+from analysis.workspace import (
+    WORKSPACE_FILE_NAME,
+    Workspace,
+    WorkspaceReadOnlyError,
+    write_hlp_file,
+)
 from ui.data import DATA_ROOT_VARIABLE, WORKSPACE_VARIABLE, workspace_folder
 
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"

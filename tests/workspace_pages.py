@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def dataset_folder(name: str, tmp_path: Path, monkeypatch) -> Path:
 
 def shown_points(fraction: float | None) -> float | None:
     """Return a difference of fractions in points as a table shows it: NaN when undefined, 0 under 0.05."""
-    if fraction is None or fraction != fraction:
+    if fraction is None or math.isnan(fraction):
         return float("nan")
     value = 100 * fraction
     return 0.0 if abs(value) < 0.05 else value

@@ -23,7 +23,15 @@ from analysis.charts import tag_accuracy_hlp_figure, tag_share_figure
 from analysis.i18n import N_, _
 from analysis.workspace import NEW_HLP_FILE_NAME, Edit, TypedValue
 from ui.errors import escape_markdown
-from ui.formatting import interval, percent, percent_column, points, points_column, show_notes, show_table
+from ui.formatting import (
+    interval,
+    percent,
+    percent_column,
+    points,
+    points_column,
+    show_notes,
+    show_table,
+)
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
 from ui.workspace import WorkspaceState, edit_history
@@ -82,10 +90,10 @@ def sort_rows(rows: list[dict[str, Any]], column: str, order: str) -> list[dict[
     defined = [row for row in rows if row[column] is not None]
     undefined = [row for row in rows if row[column] is None]
     if column == "tag":
-        key = lambda row: (str(row["tag"]).casefold(), str(row["tag"]))  # noqa: E731
+        defined.sort(key=lambda row: (str(row["tag"]).casefold(), str(row["tag"])), reverse=order == DESCENDING)
     else:
-        key = lambda row: row[column]  # noqa: E731
-    return sorted(defined, key=key, reverse=order == DESCENDING) + undefined
+        defined.sort(key=lambda row: row[column], reverse=order == DESCENDING)
+    return defined + undefined
 
 
 def select_sort(column: str, order: str) -> None:
@@ -128,9 +136,10 @@ def show_tag_table(context: PageContext, summary: dict[str, Any], state: Workspa
             "accuracy": [row["accuracy"] for row in rows],
             "hlp": [row["hlp"] for row in rows],
             "hlp_source": [_hlp_source(row["tag"], state.typed_hlp, file_hlp) for row in rows],
-            "file_hlp": [file_hlp.get(row["tag"]) for row in rows],
             "room_for_improvement": [points(row["room_for_improvement"]) for row in rows],
             "potential_gain": [points(row["potential_gain"]) for row in rows],
+            # Last, so the gains stay in view on narrow screens; the marker sits beside the HLP.
+            "file_hlp": [file_hlp.get(row["tag"]) for row in rows],
         }
     )
     show_table(
@@ -143,14 +152,14 @@ def show_tag_table(context: PageContext, summary: dict[str, Any], state: Workspa
             "interval": st.column_config.TextColumn(level, help=_("Wilson score interval of the error rate.")),
             "share_of_errors": percent_column(_("share of errors"), _("Share of all errors that carry this tag.")),
             "accuracy": percent_column(_("accuracy")),
-            "hlp": percent_column(_("HLP"), _("Human-level accuracy on this tag: the typed value when there is one, else the HLP file's."), width="medium"),
+            "hlp": percent_column(_("HLP"), _("Human-level accuracy on this tag: the typed value when there is one, else the HLP file's.")),
             "hlp_source": st.column_config.TextColumn(_("HLP from"), help=_("'edited here' marks a value typed in the dashboard, which overrides the HLP file.")),
-            "file_hlp": percent_column(_("HLP in file"), _("The value in the HLP file, shown beside a typed one."), width="medium"),
             "room_for_improvement": points_column(_("room for improvement"), _("HLP minus the model's accuracy on this tag.")),
             "potential_gain": points_column(
                 _("potential gain"),
                 _("Overall accuracy gained if the model reached HLP on this tag: share of data times room for improvement."),
             ),
+            "file_hlp": percent_column(_("HLP in file"), _("The value in the HLP file, for comparison with a typed one.")),
         },
     )
     show_notes(summary, "tags[")

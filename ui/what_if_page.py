@@ -23,9 +23,23 @@ import streamlit as st
 
 from analysis.charts import points_per_effort_figure
 from analysis.i18n import _
-from analysis.priority import WEIGHT_DEFAULT, WEIGHT_MAX, WEIGHT_MIN, default_target, priority_list
+from analysis.priority import (
+    WEIGHT_DEFAULT,
+    WEIGHT_MAX,
+    WEIGHT_MIN,
+    default_target,
+    priority_list,
+)
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.formatting import count, percent, percent_column, points, points_column, show_table, signed_points
+from ui.formatting import (
+    count,
+    percent,
+    percent_column,
+    points,
+    points_column,
+    show_table,
+    signed_points,
+)
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_values, write_values
 from ui.workspace import WorkspaceState
