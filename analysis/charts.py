@@ -103,6 +103,87 @@ def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
+def tag_accuracy_hlp_figure(tags: list[dict[str, Any]]) -> go.Figure:
+    """Draw each tag's accuracy, with its interval, next to its HLP.
+
+    ``tags`` is the summary's ``tags`` list (including the untagged group), in
+    the order to draw. The gap between a bar and its HLP marker is the room
+    for improvement. The interval is the Wilson interval of the error rate,
+    turned into one for accuracy. A tag without HLP has no marker.
+    """
+    names = [str(row["tag"]) for row in tags]
+    accuracy_low = [None if row["ci_high"] is None else 1 - row["ci_high"] for row in tags]
+    accuracy_high = [None if row["ci_low"] is None else 1 - row["ci_low"] for row in tags]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=[row["accuracy"] for row in tags],
+                name=_("accuracy"),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[_distance(high, row["accuracy"]) for high, row in zip(accuracy_high, tags)],
+                    arrayminus=[_distance(row["accuracy"], low) for low, row in zip(accuracy_low, tags)],
+                ),
+                customdata=[[row["count"]] for row in tags],
+                hovertemplate=_("%{x}<br>accuracy %{y:.1%}<br>%{customdata[0]:,} examples<extra></extra>"),
+            ),
+            go.Scatter(
+                x=names,
+                y=[row["hlp"] for row in tags],
+                name=_("HLP"),
+                mode="markers",
+                marker=dict(symbol="diamond", size=12),
+                hovertemplate=_("%{x}<br>HLP %{y:.1%}<extra></extra>"),
+            ),
+        ]
+    )
+    figure.update_layout(
+        title=dict(text=_("Accuracy and HLP by tag")),
+        xaxis=dict(title=dict(text=_("tag")), type="category"),
+        yaxis=dict(title=dict(text=_("accuracy")), tickformat=".0%", rangemode="tozero"),
+        height=_HEIGHT,
+        margin=_MARGIN,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    return figure
+
+
+def points_per_effort_figure(priorities: list[dict[str, Any]]) -> go.Figure:
+    """Draw the overall accuracy points each tag gains per unit of effort, largest first.
+
+    ``priorities`` are rows of :func:`analysis.priority.priority_list`. Effort
+    is 1 / ease, so the bar is potential gain in points times ease: the
+    tallest bar is where the next point of accuracy is cheapest. Tags without
+    a defined gain are left out.
+    """
+    rows = sorted(
+        (row for row in priorities if row["points_per_effort"] is not None),
+        key=lambda row: -row["points_per_effort"],
+    )
+    figure = go.Figure(
+        go.Bar(
+            x=[str(row["tag"]) for row in rows],
+            y=[row["points_per_effort"] for row in rows],
+            customdata=[[100 * row["potential_gain"], row["ease"]] for row in rows],
+            hovertemplate=_(
+                "%{x}<br>%{y:.2f} points per unit of effort<br>potential gain %{customdata[0]:.2f} points"
+                "<br>ease %{customdata[1]:.1f}<extra></extra>"
+            ),
+        )
+    )
+    figure.update_layout(
+        title=dict(text=_("Accuracy points gained per unit of effort")),
+        xaxis=dict(title=dict(text=_("tag")), type="category"),
+        yaxis=dict(title=dict(text=_("points per unit of effort")), rangemode="tozero"),
+        height=_HEIGHT,
+        margin=_MARGIN,
+        showlegend=False,
+    )
+    return figure
+
+
 def _distance(upper: float | None, lower: float | None) -> float | None:
     """Return ``upper - lower``, or None when either bound is undefined."""
     if upper is None or lower is None:

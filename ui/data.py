@@ -32,6 +32,10 @@ DATA_ROOT_ARGUMENT = "--data-root"
 DATA_ROOT_VARIABLE = "ERROR_ANALYSIS_DATA_ROOT"
 DEMO_ARGUMENT = "--demo"
 DEMO_VARIABLE = "ERROR_ANALYSIS_DEMO"
+WORKSPACE_ARGUMENT = "--workspace"
+WORKSPACE_VARIABLE = "ERROR_ANALYSIS_WORKSPACE"
+# Workspace folder under the data root when none is given; hidden, so it is not listed as a dataset.
+DEFAULT_WORKSPACE_NAME = ".workspace"
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
 
 # Each cached dataset keeps a DuckDB connection whose views read the files on
@@ -76,6 +80,24 @@ def demo_mode(argv: list[str] | None = None, environment: Mapping[str, str] | No
     if DEMO_ARGUMENT in argv:
         return True
     return environment.get(DEMO_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def workspace_folder(argv: list[str] | None = None, environment: Mapping[str, str] | None = None) -> Path:
+    """Return the workspace folder: the argument, else the environment variable, else ``.workspace/`` in the data root.
+
+    The argument is ``--workspace PATH`` after ``--``; the variable is
+    ``ERROR_ANALYSIS_WORKSPACE``. A separate folder suits read-only data or a
+    shared demo. Raises :class:`~analysis.ConfigError` when the argument has
+    no value.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    environment = os.environ if environment is None else environment
+    value = _argument_value(argv, WORKSPACE_ARGUMENT)
+    if value is None:
+        value = environment.get(WORKSPACE_VARIABLE) or None
+    if value is None:
+        return data_root(argv, environment) / DEFAULT_WORKSPACE_NAME
+    return Path(value).expanduser().resolve()
 
 
 def _argument_value(argv: list[str], name: str) -> str | None:

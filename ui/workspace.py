@@ -1,0 +1,97 @@
+"""The workspace in the dashboard: the shared handle, typed HLP values and the HLP every page uses.
+
+Pages get the HLP values to compute with from :func:`effective_hlp`: the HLP
+file's values with the typed ones on top, or None when nothing is typed, so
+pages without edits share the summary cache of the plain dataset. Pass the
+result to ``context.summary(hlp=...)``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import streamlit as st
+
+from analysis.errors import ConfigError
+from analysis.i18n import _
+from analysis.workspace import Edit, TypedValue, Workspace
+from ui.data import workspace_folder
+from ui.errors import show_error, stop_on_analysis_error
+from ui.page import PageContext
+
+
+@dataclass(frozen=True)
+class WorkspaceState:
+    """The workspace of this server, its change counter at the start of the run, and the typed HLP of the page's dataset."""
+
+    workspace: Workspace
+    counter: int
+    typed_hlp: dict[str, TypedValue]
+    dataset: str
+
+    def effective_hlp(self, file_hlp: dict[str, float]) -> dict[str, float] | None:
+        """Return the file's HLP with the typed values on top, or None when nothing is typed."""
+        if not self.typed_hlp:
+            return None
+        return {**file_hlp, **{tag: typed.value for tag, typed in self.typed_hlp.items()}}
+
+
+def open_workspace(demo: bool) -> Workspace:
+    """Return the server's workspace, read-only in demo mode."""
+    with stop_on_analysis_error():
+        folder = workspace_folder()
+    return _workspace(str(folder), demo)
+
+
+def workspace_state(context: PageContext) -> WorkspaceState:
+    """Read the change counter and the typed HLP values of the page's dataset (cached per counter)."""
+    workspace = open_workspace(context.demo)
+    dataset = context.folder.name
+    with st.spinner(_("Reading the typed HLP values of {name}…", name=dataset)):
+        try:
+            counter = workspace.change_counter()
+            typed = _typed_hlp(str(workspace.folder), workspace.read_only, dataset, counter)
+        except sqlite3.Error as error:
+            _stop_on_unreadable(workspace, error)
+    return WorkspaceState(workspace, counter, typed, dataset)
+
+
+def effective_hlp(context: PageContext) -> dict[str, float] | None:
+    """Return the HLP values a page computes with: typed values override the file's; None when none is typed."""
+    return workspace_state(context).effective_hlp(context.dataset.hlp)
+
+
+def edit_history(state: WorkspaceState) -> list[Edit]:
+    """Return the last edits of the page's dataset, newest first (cached per change counter)."""
+    try:
+        return _history(str(state.workspace.folder), state.workspace.read_only, state.dataset, state.counter)
+    except sqlite3.Error as error:
+        _stop_on_unreadable(state.workspace, error)
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(folder: str, read_only: bool) -> Workspace:
+    return Workspace(Path(folder), read_only=read_only)
+
+
+# The counter is part of the key, so an edit in any session gives a new entry.
+@st.cache_data(max_entries=64, show_spinner=False)
+def _typed_hlp(folder: str, read_only: bool, dataset: str, counter: int) -> dict[str, TypedValue]:
+    return _workspace(folder, read_only).hlp_values(dataset)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _history(folder: str, read_only: bool, dataset: str, counter: int) -> list[Edit]:
+    return _workspace(folder, read_only).history(dataset)
+
+
+def _stop_on_unreadable(workspace: Workspace, error: sqlite3.Error) -> NoReturn:
+    show_error(
+        ConfigError(
+            _("The workspace {file} could not be read: {reason}.", file=workspace.path, reason=error),
+            _("Move the file away to start an empty workspace, or start the dashboard with another workspace folder (--workspace PATH)."),
+        )
+    )
