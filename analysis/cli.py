@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
 from analysis.summary import summarize
+from analysis.workspace import Workspace
 from analysis.text_output import render_summary
 
 EXIT_OK = 0
@@ -81,6 +83,11 @@ def _build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="CONDITION",
         help=_("leave out examples matching tag:NAME or attr:NAME=VALUE (repeatable)"),
+    )
+    summary.add_argument(
+        "--workspace",
+        type=Path,
+        help=_("workspace folder of the dashboard: use the HLP values typed there for this dataset (needs --config)"),
     )
     summary.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
     summary.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
@@ -144,6 +151,34 @@ def _parse_targets(pairs: list[str]) -> dict[str, float] | None:
     return targets
 
 
+def _workspace_hlp(folder: Path | None, config: DatasetConfig, file_hlp: dict[str, float]) -> dict[str, float] | None:
+    """Return the file's HLP values with those typed in the dashboard's workspace on top, or None without a workspace.
+
+    The dashboard keys typed values by the name of the folder holding the
+    dataset file, so the workspace needs a dataset read with --config.
+    """
+    if folder is None:
+        return None
+    if config.source is None:
+        raise ConfigError(
+            _("--workspace needs --config: typed values are stored per dataset folder."),
+            _("Pass --config with the dataset folder the dashboard shows."),
+        )
+    if not folder.is_dir():
+        raise ConfigError(
+            _("The workspace folder {folder} does not exist.", folder=folder),
+            _("Pass the folder the dashboard uses: by default .workspace under its data root."),
+        )
+    try:
+        typed = Workspace(folder, read_only=True).hlp_values(config.source.parent.name)
+    except sqlite3.Error as error:
+        raise ConfigError(
+            _("The workspace in {folder} could not be read: {reason}.", folder=folder, reason=error),
+            _("Check that the folder holds the dashboard's workspace.sqlite and that it is not damaged."),
+        ) from error
+    return {**file_hlp, **{tag: value.value for tag, value in typed.items()}}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
@@ -158,7 +193,8 @@ def _run_summary(arguments: argparse.Namespace) -> int:
         config = config_from_arguments(arguments)
         dataset = load_dataset(config)
         example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
-        summary = summarize(dataset, _parse_targets(arguments.target), example_filter)
+        hlp = _workspace_hlp(arguments.workspace, config, dataset.hlp)
+        summary = summarize(dataset, _parse_targets(arguments.target), example_filter, hlp)
     except AnalysisError as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT

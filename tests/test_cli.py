@@ -13,6 +13,7 @@ import pytest
 from analysis import load_dataset, summarize
 from analysis.cli import main
 from analysis.filters import parse_filter
+from analysis.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEECH = REPO_ROOT / "sample_data" / "speech_commands"
@@ -347,3 +348,27 @@ def test_unknown_filter_tag_exits_2(capsys):
     assert main(["summary", "--config", str(SPEECH), "--exclude", "tag:nope"]) == 2
     error = capsys.readouterr().err
     assert error.strip() == "error: The filter 'tag:nope' names no tag of this dataset. Known tags: car_noise, people_noise, low_bandwidth."
+
+
+def test_workspace_hlp_used_by_summary(capsys, tmp_path):
+    Workspace(tmp_path).set_hlp("speech_commands", {"car_noise": 0.99})
+    result = run_json(capsys, ["--config", str(SPEECH), "--workspace", str(tmp_path)])
+    rows = {row["tag"]: row for row in result["tags"]}
+    assert rows["car_noise"]["hlp"] == 0.99
+    assert rows["car_noise"]["room_for_improvement"] == pytest.approx(0.99 - rows["car_noise"]["accuracy"], abs=1e-12)
+    plain = run_json(capsys, ["--config", str(SPEECH)])
+    plain_rows = {row["tag"]: row for row in plain["tags"]}
+    assert plain_rows["car_noise"]["hlp"] != 0.99
+    assert rows["people_noise"]["hlp"] == plain_rows["people_noise"]["hlp"]
+
+
+def test_workspace_missing_folder_exits_2(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    assert main(["summary", "--config", str(SPEECH), "--workspace", str(missing)]) == 2
+    assert f"The workspace folder {missing} does not exist." in capsys.readouterr().err
+
+
+def test_workspace_needs_config_exits_2(capsys, tmp_path):
+    predictions = SPEECH / "predictions.csv"
+    assert main(["summary", "--predictions", str(predictions), "--workspace", str(tmp_path)]) == 2
+    assert "--workspace needs --config" in capsys.readouterr().err
