@@ -226,7 +226,7 @@ def _summary(
 # Upload folders ----------------------------------------------------------------------
 #
 # Layout: <upload root>/<session token>/<folder per upload>/. Only the session
-# holding the token in its state knows its folders, so an upload is never
+# holding the token in its state can find its folders, so an upload is never
 # listed for another session, and nothing under the data root is written.
 
 

@@ -75,14 +75,15 @@ def select_dataset() -> Path:
     session, else it is the first dataset. An unknown query value shows a
     notice and falls back the same way. A dataset opened from uploaded files
     is listed only in the session that opened it and has no query parameter,
-    so the page says that it cannot be shared by link. When the data root is
-    invalid or contains no dataset and nothing was uploaded, the page shows a
-    message and the script run stops.
+    so the sidebar states that it cannot be shared by link. When the data
+    root is invalid or contains no dataset and nothing was uploaded, the page
+    shows a message and the script run stops.
     """
     with stop_on_analysis_error():
         root = data_root()
     names = list_datasets(root)
     upload = current_upload()
+    upload_name = upload[1] if upload is not None else None
     st.sidebar.caption(_("Data folder: {root}", root=escape_markdown(str(root))))
     if not names and upload is None:
         draw_upload_form(demo_mode(), on_open=_choose_upload)
@@ -97,7 +98,7 @@ def select_dataset() -> Path:
     else:
         chosen = fallback
         if requested is not None:
-            _show_fallback_notice(requested, _dataset_label(chosen, upload[1] if upload is not None else None))
+            _show_fallback_notice(requested, _dataset_label(chosen, upload_name))
 
     # Setting the widget's state on every run keeps it in step with the URL.
     # When the user picks another dataset, the callback writes it to the URL
@@ -105,7 +106,6 @@ def select_dataset() -> Path:
     st.session_state[_WIDGET_KEY] = chosen
     # The label function takes the name as an argument rather than reading the
     # session state, because Streamlit may call it outside a script run.
-    upload_name = upload[1] if upload is not None else None
     st.sidebar.selectbox(
         _("Dataset"),
         options,

@@ -3,7 +3,7 @@
 The uploaded files are saved in a folder of their own outside the data root
 (see :func:`ui.data.new_upload_folder`), and the form's choices become a
 ``dataset.toml`` beside them, so the engine opens an upload exactly like a
-dataset of the data root. Only the session that made an upload knows its
+dataset of the data root. Only the session that made an upload stores its
 folder: it is never listed for another session, opening new files removes the
 previous upload, and the address has no ``dataset`` parameter for it, so it
 cannot be shared by link.
@@ -57,7 +57,8 @@ UPLOAD_TYPES = sorted({suffix.lstrip(".") for suffix in (*_FORMATS, *_COMPRESSED
 
 # A demo server is shared by everyone holding its link, and Streamlit keeps each
 # uploaded file in memory for as long as the uploader shows it. 20 MB per file
-# bounds that cost and still takes a predictions file of about half a million rows.
+# bounds that cost and still takes a predictions CSV of roughly 700,000 rows
+# (an estimate from the samples' 21 to 28 bytes per row).
 DEMO_UPLOAD_LIMIT_MB = 20
 
 MODE_LABELS = {
@@ -86,7 +87,7 @@ _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n"
 
 @dataclass
 class ColumnMapping:
-    """What each column of the uploaded files means: the keys of a dataset file's [columns], [tags] and [task]."""
+    """The meaning of each column of the uploaded files: the keys of a dataset file's [columns], [tags] and [task]."""
 
     id: str
     mode: str = MODE_CLASSIFICATION
@@ -382,6 +383,7 @@ def draw_upload_form(demo: bool, on_open: Callable[[], None]) -> None:
             METADATA: st.file_uploader(_("Metadata file (optional)"), type=UPLOAD_TYPES, key=_FILE_KEYS[METADATA], help=file_help),
         }
         if files[PREDICTIONS] is None:
+            _discard_staged()
             return
         staged = _stage(files, limit)
         if staged is None:
@@ -391,6 +393,14 @@ def draw_upload_form(demo: bool, on_open: Callable[[], None]) -> None:
         error = st.session_state.get(_SUBMIT_ERROR_KEY)
         if error is not None:
             _show_error(*error)
+
+
+def _discard_staged() -> None:
+    """Remove the saved copies of files no longer in the uploaders; an opened upload keeps its own copies."""
+    staged = st.session_state.pop(_STAGED_KEY, None)
+    if staged is not None:
+        remove_upload_folder(staged.folder)
+        st.session_state.pop(_SUBMIT_ERROR_KEY, None)
 
 
 def _show_error(message: str, hint: str | None) -> None:
@@ -593,8 +603,8 @@ def open_staged(staged: StagedFiles, choices: dict[str, Any]) -> tuple[Path, str
 
     This is what the form's button does, without Streamlit's widgets. Raises
     :class:`~analysis.AnalysisError` with the engine's message when the
-    files and the mapping do not make a valid dataset; the new folder is
-    then removed and nothing else changes.
+    files and the mapping do not make a valid dataset. The new folder is
+    then removed, and the dataset already open stays as it was.
     """
     mapping = mapping_from_choices(choices)
     name = (choices.get(_NAME) or "").strip() or Path(staged.uploaded_names[PREDICTIONS]).stem
