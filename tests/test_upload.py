@@ -408,6 +408,24 @@ def test_metadata_without_id_named():
     assert app.selectbox(key=PICKER_KEY).value != UPLOAD_CHOICE
 
 
+def test_corrected_file_keeps_mapping():
+    predictions = ("preds.csv", b"id,truth,guess\n1,a,a\n2,b,a\n")
+    app = upload(start_app(), predictions, ("meta.csv", b"key,group\n1,x\n2,y\n"))
+    app.selectbox(key="upload_label").set_value("truth").run()
+    app.selectbox(key="upload_prediction").set_value("guess").run()
+    app = open_upload(app)
+    assert any("meta.csv" in text for text in error_texts(app)), error_texts(app)
+
+    app.file_uploader(key=METADATA_KEY).set_value(("meta fixed.csv", b"id,group\n1,x\n2,y\n", "text/csv"))
+    app = app.run()
+
+    assert app.selectbox(key="upload_label").value == "truth"
+    assert app.selectbox(key="upload_prediction").value == "guess"
+    app = open_upload(app)
+    assert not error_texts(app)
+    assert {metric.label: metric.value for metric in app.metric}["Accuracy"] == "50.0%"
+
+
 def test_flag_column_with_text_named():
     predictions = ("preds.csv", b"id,label,prediction,note\n1,a,a,fine\n2,b,a,bad\n")
     app = upload(start_app(), predictions)

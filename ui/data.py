@@ -245,9 +245,16 @@ def new_upload_folder(session_token: str) -> Path:
     session_folder = upload_root() / session_token
     folder = session_folder / uuid.uuid4().hex
     folder.mkdir(parents=True)
-    # Touching the session folder marks the session as alive for remove_stale_uploads.
-    os.utime(session_folder)
+    touch_upload_session(folder)
     return folder
+
+
+def touch_upload_session(folder: Path) -> None:
+    """Mark the session owning the upload ``folder`` as alive, so :func:`remove_stale_uploads` keeps its files."""
+    try:
+        os.utime(folder.parent)
+    except OSError:
+        pass
 
 
 def remove_upload_folder(folder: Path | None) -> None:

@@ -45,6 +45,7 @@ from ui.data import (
     open_dataset,
     remove_stale_uploads,
     remove_upload_folder,
+    touch_upload_session,
     upload_root,
 )
 from ui.errors import escape_markdown
@@ -355,6 +356,8 @@ def current_upload() -> tuple[Path, str] | None:
     opened = st.session_state.get(_OPENED_KEY)
     if opened is None or not (opened[0] / DATASET_FILE_NAME).is_file():
         return None
+    # Each run marks the session as alive, so remove_stale_uploads keeps its files.
+    touch_upload_session(opened[0])
     return opened
 
 
@@ -427,8 +430,10 @@ def _stage(files: dict[str, Any], limit_mb: int) -> StagedFiles | None:
         staged = stage_uploads(session_token(), {role: (file.name, file.getbuffer()) for role, file in uploads.items()})
         staged.file_ids = file_ids
         st.session_state[_STAGED_KEY] = staged
-        st.session_state[_CHOICES_KEY] = {}
         st.session_state.pop(_SUBMIT_ERROR_KEY, None)
+        # The widgets are drawn again from the remembered choices, each kept
+        # only where it fits the new files' columns, so a corrected file keeps
+        # the mapping made for the file it replaces.
         for key in _WIDGET_KEYS:
             st.session_state.pop(key, None)
     if staged.error is not None:
@@ -461,12 +466,12 @@ def _prepare(key: str, default: Any, valid: Callable[[Any], bool] = lambda value
     """Give the widget ``key`` the user's last valid choice, else ``default``, before it is drawn."""
     if key in st.session_state and valid(st.session_state[key]):
         return
-    remembered = st.session_state[_CHOICES_KEY].get(key, default)
+    remembered = st.session_state.setdefault(_CHOICES_KEY, {}).get(key, default)
     st.session_state[key] = remembered if valid(remembered) else default
 
 
 def _remember(key: str) -> None:
-    st.session_state[_CHOICES_KEY][key] = st.session_state[key]
+    st.session_state.setdefault(_CHOICES_KEY, {})[key] = st.session_state[key]
 
 
 def _draw_mapping(staged: StagedFiles) -> None:
