@@ -51,8 +51,9 @@ _CACHED_SUMMARIES = 64
 # contains the temp folder.
 UPLOAD_FOLDER_PREFIX = ".error-analysis-uploads-"
 
-# A session folder of uploads untouched for this long belongs to a browser tab
-# closed long ago, because Streamlit has no public hook for a session's end.
+# A session folder of uploads untouched for this long most likely belongs to a
+# closed browser tab, because every run of a session that shows an upload
+# touches it. Streamlit has no public hook for a session's end.
 STALE_UPLOAD_SECONDS = 24 * 60 * 60
 
 # A (path, size in bytes, modification time in ns) triple per file; size and
