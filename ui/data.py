@@ -15,8 +15,14 @@ opens the dataset again on the next rerun.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import sys
+import tempfile
+import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +49,16 @@ DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
 # newer file versions.
 _CACHED_DATASETS = 16
 _CACHED_SUMMARIES = 64
+
+# Uploaded files live in a folder created in the system temp folder. The
+# leading "." keeps list_datasets from listing it even when the data root
+# contains the temp folder.
+UPLOAD_FOLDER_PREFIX = ".error-analysis-uploads-"
+
+# A session folder of uploads untouched for this long most likely belongs to a
+# closed browser tab, because every run of a session that shows an upload
+# touches it. Streamlit has no public hook for a session's end.
+STALE_UPLOAD_SECONDS = 24 * 60 * 60
 
 # A (path, size in bytes, modification time in ns) triple per file; size and
 # time are None for a file that does not exist.
@@ -228,3 +244,62 @@ def _summary(
         example_filter=example_filter,
         hlp=None if hlp is None else dict(hlp),
     )
+
+
+# Upload folders ----------------------------------------------------------------------
+#
+# Layout: <upload root>/<session token>/<folder per upload>/. Only the session
+# holding the token in its state can find its folders, so an upload is never
+# listed for another session, and nothing under the data root is written.
+
+
+@functools.cache
+def upload_root() -> Path:
+    """Return this process's folder for uploaded files, created on first use and removed at exit."""
+    root = Path(tempfile.mkdtemp(prefix=UPLOAD_FOLDER_PREFIX))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def new_upload_folder(session_token: str) -> Path:
+    """Create and return an empty folder for one upload of the session with ``session_token``."""
+    if not session_token.isalnum():
+        raise ValueError(f"invalid session token: {session_token!r}")
+    session_folder = upload_root() / session_token
+    folder = session_folder / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    touch_upload_session(folder)
+    return folder
+
+
+def touch_upload_session(folder: Path) -> None:
+    """Mark the session owning the upload ``folder`` as alive, so :func:`remove_stale_uploads` keeps its files."""
+    try:
+        os.utime(folder.parent)
+    except OSError:
+        pass
+
+
+def remove_upload_folder(folder: Path | None) -> None:
+    """Delete ``folder`` and its files, when it is an upload folder of this process; do nothing otherwise."""
+    if folder is None:
+        return
+    folder = Path(folder).resolve()
+    if folder.parent.parent != upload_root().resolve():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_uploads(max_age_seconds: float = STALE_UPLOAD_SECONDS, now: float | None = None) -> list[Path]:
+    """Delete the session folders of uploads untouched for ``max_age_seconds`` and return them."""
+    now = time.time() if now is None else now
+    removed = []
+    for session_folder in upload_root().iterdir():
+        try:
+            age = now - session_folder.stat().st_mtime
+        except OSError:
+            continue
+        if session_folder.is_dir() and age > max_age_seconds:
+            shutil.rmtree(session_folder, ignore_errors=True)
+            removed.append(session_folder)
+    return removed

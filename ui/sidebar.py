@@ -11,6 +11,7 @@ text form of :mod:`analysis.filters` (``tag:NAME``, ``attr:NAME=VALUE``).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -19,9 +20,26 @@ from analysis import AnalysisError, Dataset
 from analysis.config import DATASET_FILE_NAME
 from analysis.filters import ExampleFilter, filter_choices, parse_condition
 from analysis.i18n import N_, _
-from ui.data import DATA_ROOT_ARGUMENT, DATA_ROOT_VARIABLE, data_root, list_datasets
+from ui.data import (
+    DATA_ROOT_ARGUMENT,
+    DATA_ROOT_VARIABLE,
+    data_root,
+    demo_mode,
+    list_datasets,
+)
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.url_state import DATASET, EXCLUDE, KEEP, notice_ignored, quote, read_values, shared_parameters, write_values
+from ui.upload import current_upload, draw_upload_form
+from ui.url_state import (
+    DATASET,
+    EXCLUDE,
+    KEEP,
+    notice_ignored,
+    quote,
+    read_values,
+    shared_parameters,
+    write_value,
+    write_values,
+)
 
 QUERY_PARAMETER = DATASET
 
@@ -33,6 +51,10 @@ PAGES = (
     ("pages/2_Tags.py", N_("Tags"), ":material/label:"),
     ("pages/3_What_if.py", N_("What-if"), ":material/trending_up:"),
 )
+
+# The picker's value for the dataset opened from uploads. No folder name
+# contains "/", so it cannot stand for a dataset of the data root.
+UPLOAD_CHOICE = "/uploaded"
 
 _WIDGET_KEY = "sidebar_dataset_picker"
 _CHOSEN_KEY = "sidebar_dataset_chosen"
@@ -47,46 +69,80 @@ def draw_navigation() -> None:
 
 
 def select_dataset() -> Path:
-    """Draw the dataset picker in the sidebar and return the chosen dataset folder.
+    """Draw the dataset picker and the upload form in the sidebar, and return the chosen dataset folder.
 
     The choice comes from the ``dataset`` query parameter, else from the
     session, else it is the first dataset. An unknown query value shows a
-    notice and falls back the same way. When the data root is invalid or
-    contains no dataset, the page shows a message and the script run stops.
+    notice and falls back the same way. A dataset opened from uploaded files
+    is listed only in the session that opened it and has no query parameter,
+    so the sidebar states that it cannot be shared by link. When the data
+    root is invalid or contains no dataset and nothing was uploaded, the page
+    shows a message and the script run stops.
     """
     with stop_on_analysis_error():
         root = data_root()
     names = list_datasets(root)
+    upload = current_upload()
+    upload_name = upload[1] if upload is not None else None
     st.sidebar.caption(_("Data folder: {root}", root=escape_markdown(str(root))))
-    if not names:
+    if not names and upload is None:
+        draw_upload_form(demo_mode(), on_open=_choose_upload)
         _stop_without_datasets(root)
 
+    options = names + ([UPLOAD_CHOICE] if upload is not None else [])
     requested = st.query_params.get(QUERY_PARAMETER)
     remembered = st.session_state.get(_CHOSEN_KEY)
-    fallback = remembered if remembered in names else names[0]
+    fallback = remembered if remembered in options else options[0]
     if requested in names:
         chosen = requested
     else:
         chosen = fallback
         if requested is not None:
-            _show_fallback_notice(requested, chosen)
+            _show_fallback_notice(requested, _dataset_label(chosen, upload_name))
 
     # Setting the widget's state on every run keeps it in step with the URL.
     # When the user picks another dataset, the callback writes it to the URL
     # before the next run reads the URL.
     st.session_state[_WIDGET_KEY] = chosen
-    st.sidebar.selectbox(_("Dataset"), names, key=_WIDGET_KEY, on_change=_store_pick)
+    # The label function takes the name as an argument rather than reading the
+    # session state, because Streamlit may call it outside a script run.
+    st.sidebar.selectbox(
+        _("Dataset"),
+        options,
+        key=_WIDGET_KEY,
+        on_change=_store_pick,
+        format_func=functools.partial(_dataset_label, upload_name=upload_name),
+    )
     _store_choice(chosen)
-    return root / chosen
+    if chosen == UPLOAD_CHOICE:
+        st.sidebar.info(
+            _("This dataset was opened from your uploaded files. It cannot be shared by link: the address does not name it, and other browser sessions cannot open it."),
+            icon=":material/link_off:",
+        )
+    draw_upload_form(demo_mode(), on_open=_choose_upload)
+    return upload[0] if chosen == UPLOAD_CHOICE and upload is not None else root / chosen
+
+
+def _dataset_label(option: str, upload_name: str | None) -> str:
+    if option == UPLOAD_CHOICE:
+        return _("Uploaded: {name}", name=upload_name or "")
+    return option
 
 
 def _store_pick() -> None:
     _store_choice(st.session_state[_WIDGET_KEY])
 
 
+def _choose_upload() -> None:
+    _store_choice(UPLOAD_CHOICE)
+
+
 def _store_choice(name: str) -> None:
     st.session_state[_CHOSEN_KEY] = name
-    st.query_params[QUERY_PARAMETER] = name
+    if name == UPLOAD_CHOICE:
+        write_value(QUERY_PARAMETER, None)
+    else:
+        st.query_params[QUERY_PARAMETER] = name
 
 
 def _show_fallback_notice(requested: str, chosen: str) -> None:
