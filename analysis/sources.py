@@ -24,7 +24,7 @@ from analysis.i18n import _
 
 log = logging.getLogger(__name__)
 
-_FORMATS = {
+FILE_FORMATS = {
     ".csv": "csv",
     ".tsv": "csv",
     ".txt": "csv",
@@ -34,7 +34,7 @@ _FORMATS = {
     ".jsonl": "json",
     ".ndjson": "json",
 }
-_COMPRESSED = (".gz", ".zst")
+COMPRESSED_SUFFIXES = (".gz", ".zst")
 
 # CSV delimiters looked for when DuckDB could not split a file into columns.
 _DELIMITERS = (",", ";", "\t", "|")
@@ -76,9 +76,9 @@ def find_column(columns: list[str], name: str) -> str | None:
 
 def detect_format(path: Path, role: str) -> str:
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED:
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
         suffixes = suffixes[:-1]
-    file_format = _FORMATS.get(suffixes[-1]) if suffixes else None
+    file_format = FILE_FORMATS.get(suffixes[-1]) if suffixes else None
     if file_format is None:
         raise InputError(
             _("The {role} file {path} has an unsupported format.", role=role, path=path),

@@ -44,7 +44,6 @@ from ui.upload import (
     dataset_toml,
     safe_file_name,
     shown_text,
-    toml_string,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -71,15 +70,21 @@ def default_server(monkeypatch):
 
 
 @pytest.mark.parametrize("text", [*HOSTILE_NAMES, "", "'''", '"""', "line\nbreak", "bell\x07", "delete\x7f", "日本語 列", "emoji 🙂"])
-def test_toml_string_round_trips(text):
-    document = tomllib.loads(f"key = {toml_string(text)}\n")
+def test_dataset_file_keeps_hostile_names(text):
+    mapping = ColumnMapping(id=text, label=text + "l", prediction=text + "p", tag_columns=[text, text + "t"], positive_class=text)
+    document = tomllib.loads(dataset_toml(mapping, text, "predictions.csv"))
 
-    assert document["key"] == text
+    assert document["name"] == text
+    assert document["columns"] == {"id": text, "label": text + "l", "prediction": text + "p"}
+    assert document["tags"] == {"columns": [text, text + "t"]}
+    assert document["task"] == {"positive_class": text}
 
 
-@given(st.text())
-def test_toml_string_round_trips_any_text(text):
-    assert tomllib.loads(f"key = {toml_string(text)}")["key"] == text
+@given(st.text(), st.text())
+def test_dataset_file_keeps_any_text(name, column):
+    document = tomllib.loads(dataset_toml(ColumnMapping(id=column), name, "p.csv"))
+    assert document["name"] == name
+    assert document["columns"]["id"] == column
 
 
 def write_hostile_files(folder: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+import tomli_w
 
 from analysis import AnalysisError, ConfigError, load_config
 from analysis.config import COLUMN_ALIASES, DATASET_FILE_NAME, SCHEMA_VERSION
@@ -39,7 +40,7 @@ from analysis.model import (
     MODE_CORRECT_FLAG,
     MODE_PER_EXAMPLE_SCORE,
 )
-from analysis.sources import _COMPRESSED, _FORMATS, SourceFile, find_column, open_source
+from analysis.sources import COMPRESSED_SUFFIXES, FILE_FORMATS, SourceFile, find_column, open_source
 from ui.data import (
     new_upload_folder,
     open_dataset,
@@ -54,7 +55,7 @@ PREDICTIONS = "predictions"
 METADATA = "metadata"
 
 # The extensions the engine reads (analysis.sources), so the browser offers only those.
-UPLOAD_TYPES = sorted({suffix.lstrip(".") for suffix in (*_FORMATS, *_COMPRESSED)})
+UPLOAD_TYPES = sorted({suffix.lstrip(".") for suffix in (*FILE_FORMATS, *COMPRESSED_SUFFIXES)})
 
 # A demo server is shared by everyone holding its link, and Streamlit keeps each
 # uploaded file in memory for as long as the uploader shows it. 20 MB per file
@@ -83,7 +84,6 @@ ERROR_WHEN_LABELS = {
 # Class texts read as true when guessing the positive class of a binary task.
 _POSITIVE_GUESSES = ("1", "true", "yes", "positive")
 
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 @dataclass
@@ -107,66 +107,48 @@ class ColumnMapping:
 # The dataset file ------------------------------------------------------------------------
 
 
-def toml_string(text: str) -> str:
-    """Return ``text`` as a TOML basic string, escaping the characters TOML 1.0 does not allow raw.
-
-    Those are the quotation mark, the backslash and the control characters
-    U+0000 to U+001F and U+007F; tab is escaped too, for readability.
-    """
-    parts = []
-    for character in text:
-        if character in _TOML_ESCAPES:
-            parts.append(_TOML_ESCAPES[character])
-        elif ord(character) < 0x20 or ord(character) == 0x7F:
-            parts.append(f"\\u{ord(character):04X}")
-        else:
-            parts.append(character)
-    return '"' + "".join(parts) + '"'
-
-
-def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(toml_string(value) for value in values) + "]"
-
-
 def dataset_toml(mapping: ColumnMapping, name: str, predictions_file: str, metadata_file: str | None = None) -> str:
     """Return the text of a dataset file (``schema = 1``) for uploaded files and their column mapping.
 
-    File names are relative to the dataset file. Every name is written as a
-    quoted TOML string, so a column name may contain quotes, spaces, ``=``
-    or non-ASCII letters. Choosing no tags writes ``columns = []``, which
-    turns off the engine's default of using boolean ``tag_*`` columns.
+    File names are relative to the dataset file. tomli-w quotes every
+    string, so a column name may contain quotes, spaces, ``=`` or non-ASCII
+    letters. Choosing no tags writes ``columns = []``, which turns off the
+    engine's default of using boolean ``tag_*`` columns.
     """
-    lines = [f"schema = {SCHEMA_VERSION}", f"name = {toml_string(name)}", "", "[files]"]
-    lines.append(f"predictions = {toml_string(predictions_file)}")
+    files = {"predictions": predictions_file}
     if metadata_file is not None:
-        lines.append(f"metadata = {toml_string(metadata_file)}")
+        files["metadata"] = metadata_file
 
     columns = {"id": mapping.id, "score": mapping.score}
     if mapping.mode == MODE_CLASSIFICATION:
         columns.update(label=mapping.label, prediction=mapping.prediction)
     elif mapping.mode == MODE_CORRECT_FLAG:
         columns["correct"] = mapping.correct
-    lines += ["", "[columns]"]
-    lines += [f"{key} = {toml_string(value)}" for key, value in columns.items() if value is not None]
 
-    lines += ["", "[tags]"]
     if mapping.tag_list_column is not None:
-        lines.append(f"list_column = {toml_string(mapping.tag_list_column)}")
-        lines.append(f"separator = {toml_string(mapping.tag_separator)}")
+        tags = {"list_column": mapping.tag_list_column, "separator": mapping.tag_separator}
     else:
-        lines.append(f"columns = {_toml_list(mapping.tag_columns)}")
+        tags = {"columns": list(mapping.tag_columns)}
 
-    task = []
+    task: dict[str, object] = {}
     if mapping.mode == MODE_CLASSIFICATION and mapping.positive_class is not None:
-        task.append(f"positive_class = {toml_string(mapping.positive_class)}")
+        task["positive_class"] = mapping.positive_class
     if mapping.mode == MODE_PER_EXAMPLE_SCORE:
         if mapping.error_threshold is None or not math.isfinite(mapping.error_threshold):
             raise ValueError(f"per-example score mode needs a finite threshold, got {mapping.error_threshold!r}")
-        task.append(f"error_threshold = {float(mapping.error_threshold)!r}")
-        task.append(f"error_when = {toml_string(mapping.error_when)}")
+        task["error_threshold"] = float(mapping.error_threshold)
+        task["error_when"] = mapping.error_when
+
+    document: dict[str, object] = {
+        "schema": SCHEMA_VERSION,
+        "name": name,
+        "files": files,
+        "columns": {key: value for key, value in columns.items() if value is not None},
+        "tags": tags,
+    }
     if task:
-        lines += ["", "[task]", *task]
-    return "\n".join(lines) + "\n"
+        document["task"] = task
+    return tomli_w.dumps(document)
 
 
 # Files on disk ---------------------------------------------------------------------------
