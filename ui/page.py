@@ -15,6 +15,7 @@ from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import count
 from ui.sidebar import draw_navigation, select_dataset, select_filter
+from ui.workspace import effective_hlp
 
 
 @dataclass
@@ -26,9 +27,15 @@ class PageContext:
     fingerprint: Fingerprint
     example_filter: ExampleFilter
     demo: bool
+    # HLP values with those typed in the workspace on top; None when none is typed.
+    hlp: dict[str, float] | None = None
 
     def summary(self, hlp: dict[str, float] | None = None, targets: dict[str, float] | None = None) -> dict[str, Any]:
-        """Return the cached summary under the global filter; see :func:`ui.data.dataset_summary`."""
+        """Return the cached summary under the global filter; see :func:`ui.data.dataset_summary`.
+
+        ``hlp`` defaults to the workspace's values in :attr:`hlp`.
+        """
+        hlp = self.hlp if hlp is None else hlp
         with stop_on_analysis_error():
             return dataset_summary(self.folder, self.fingerprint, self.example_filter, hlp, targets)
 
@@ -48,7 +55,9 @@ def start_page(title: str) -> PageContext:
     with stop_on_analysis_error():
         dataset, fingerprint = open_dataset(folder)
     example_filter = select_filter(dataset)
-    return PageContext(folder, dataset, fingerprint, example_filter, demo)
+    context = PageContext(folder, dataset, fingerprint, example_filter, demo)
+    context.hlp = effective_hlp(context)
+    return context
 
 
 def show_filter_banner(context: PageContext, summary: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """The workspace in the dashboard: the shared handle, typed HLP values and the HLP every page uses.
 
-Pages get the HLP values to compute with from :func:`effective_hlp`: the HLP
-file's values with the typed ones on top, or None when nothing is typed, so
-pages without edits share the summary cache of the plain dataset. Pass the
-result to ``context.summary(hlp=...)``.
+Pages compute with the HLP values of :func:`effective_hlp`: the HLP file's
+values with the typed ones on top, or None when nothing is typed, so pages
+without edits share the summary cache of the plain dataset.
+:func:`ui.page.start_page` stores them in ``PageContext.hlp``, which
+``context.summary()`` uses.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import streamlit as st
 
@@ -20,7 +21,10 @@ from analysis.i18n import _
 from analysis.workspace import Edit, TypedValue, Workspace
 from ui.data import workspace_folder
 from ui.errors import show_error, stop_on_analysis_error
-from ui.page import PageContext
+
+if TYPE_CHECKING:
+    # ui.page calls this module while it builds a PageContext.
+    from ui.page import PageContext
 
 
 @dataclass(frozen=True)
