@@ -25,7 +25,11 @@ SMALL_SLICE_PATTERN = "/"
 
 
 def slice_error_rate_figure(
-    slices: list[dict[str, Any]], column: str, overall_error_rate: float | None, min_support: int | None = None
+    slices: list[dict[str, Any]],
+    column: str,
+    overall_error_rate: float | None,
+    min_support: int | None = None,
+    selected: str | None = None,
 ) -> go.Figure:
     """Draw the error rate of each value of the attribute ``column`` with its interval as error bars.
 
@@ -33,6 +37,7 @@ def slice_error_rate_figure(
     ``column`` are drawn in their order. A dashed line marks the overall error
     rate when it is defined. With ``min_support``, the bar of a slice with
     fewer examples is grey and hatched, and its hover text says it is small.
+    With ``selected``, the other bars are dimmed as when that bar is clicked.
     """
     rows = [row for row in slices if row["column"] == column]
     values = [str(row["value"]) for row in rows]
@@ -43,6 +48,7 @@ def slice_error_rate_figure(
             x=values,
             y=error_rates,
             name=_("error rate"),
+            selectedpoints=[values.index(selected)] if selected in values else None,
             marker=dict(
                 color=[SMALL_SLICE_COLOR if is_small else SLICE_COLOR for is_small in small],
                 pattern=dict(shape=[SMALL_SLICE_PATTERN if is_small else "" for is_small in small]),

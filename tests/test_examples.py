@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import REAL_DATASETS, SAMPLE_DATASETS
 from hypothesis import given
 from hypothesis import strategies as st
+from test_summary_generated import (
+    GENERATED,
+    classification_datasets,
+    correct_flag_datasets,
+    score_datasets,
+)
 
 from analysis import ConfigError, InputError, load_config, load_dataset
 from analysis.engine import Engine
 from analysis.examples import EXAMPLE_COLUMNS, example_page
 from analysis.filters import parse_filter
-from conftest import REAL_DATASETS, SAMPLE_DATASETS
-from test_summary_generated import GENERATED, classification_datasets, correct_flag_datasets, score_datasets
 
 # Large enough that one page holds every example of the sample datasets.
 WHOLE = 100_000

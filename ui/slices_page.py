@@ -57,6 +57,7 @@ _SORT_KEY = "slices_sort"
 _VALUE_KEY = "slices_value"
 _ERRORS_KEY = "slices_errors_only"
 _PAGE_KEY = "slices_page"
+_CHART_ROUND_KEY = "slices_chart_round"
 _CACHED_PAGES = 64
 
 
@@ -143,6 +144,7 @@ def _store_sort() -> None:
 
 
 def _store_value() -> None:
+    st.session_state[_CHART_ROUND_KEY] = st.session_state.get(_CHART_ROUND_KEY, 0) + 1
     write_value(VALUE, st.session_state[_VALUE_KEY])
     write_value(PAGE, None)
 
@@ -196,8 +198,9 @@ def show_chart(dataset: Dataset, summary: dict[str, Any], rows: list[dict[str, A
     min_support = dataset.config.min_support
     chart_column, picker_column = st.columns([4, 1])
 
-    figure = slice_error_rate_figure(rows, selection.attribute, summary["overall"]["error_rate"], min_support)
-    chart_key = f"slices_chart:{summary['dataset']}:{selection.attribute}"
+    figure = slice_error_rate_figure(rows, selection.attribute, summary["overall"]["error_rate"], min_support, selection.value)
+    # A slice picked in the selectbox starts a new chart, so a bar clicked before does not stay selected.
+    chart_key = f"slices_chart:{summary['dataset']}:{selection.attribute}:{st.session_state.get(_CHART_ROUND_KEY, 0)}"
     chart_column.plotly_chart(
         figure,
         key=chart_key,
@@ -212,22 +215,26 @@ def show_chart(dataset: Dataset, summary: dict[str, Any], rows: list[dict[str, A
         [None, *values],
         key=_VALUE_KEY,
         format_func=lambda value: _("all values") if value is None else value,
+        # Streamlit shows the placeholder, not the option's label, when the value is None.
+        placeholder=_("all values"),
         on_change=_store_value,
         help=_("Lists the examples of one slice below. Clicking a bar does the same."),
     )
-    picker_column.caption(
-        _(
-            "Bars show the error rate with its {level:.0%} Wilson interval; the dashed line is the overall error rate. "
+    legend = _(
+        "Bars show the error rate with its {level:.0%} Wilson interval. The dashed line is the overall error rate.",
+        level=dataset.config.confidence_level,
+    )
+    if any(row["count"] < min_support for row in rows):
+        legend += " " + _(
             "Grey hatched bars have fewer than {count} examples: the interval is wide, treat the gap with care.",
-            level=dataset.config.confidence_level,
             count=min_support,
         )
-    )
+    picker_column.caption(legend)
 
 
 def slice_frame(rows: list[dict[str, Any]], min_support: int) -> pd.DataFrame:
     """Return the slice table: one row per value, with its numbers and a note for small slices."""
-    small_note = _("small: fewer than {count}", count=min_support)
+    small_note = _("fewer than {count}", count=min_support)
     return pd.DataFrame(
         {
             "value": [row["value"] for row in rows],
@@ -335,7 +342,7 @@ def _example_columns(dataset: Dataset, page: ExamplePage) -> dict[str, Any]:
 
 
 def _cached_page(context: PageContext, selection: SliceSelection, page: int) -> ExamplePage:
-    where = _("{attribute} = {value}", attribute=selection.attribute, value=selection.value) if selection.value else _("all values")
+    where = _("{attribute} = {value}", attribute=selection.attribute, value=selection.value) if selection.value is not None else _("all values")
     with st.spinner(_("Finding the examples of {slice}, page {page}…", slice=where, page=page)), stop_on_analysis_error():
         return _example_page(
             str(context.folder),
