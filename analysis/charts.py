@@ -18,7 +18,7 @@ from analysis.i18n import _
 _HEIGHT = 380
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 
-# Plotly's first default colour for ordinary bars; small slices are grey and hatched.
+# Plotly's first default colour for ordinary bars. Small slices are grey and hatched.
 SLICE_COLOR = "#636efa"
 SMALL_SLICE_COLOR = "#b4b4b4"
 SMALL_SLICE_PATTERN = "/"
@@ -36,7 +36,7 @@ def slice_error_rate_figure(
     ``slices`` is the summary's ``slices`` list, of which the rows for
     ``column`` are drawn in their order. A dashed line marks the overall error
     rate when it is defined. With ``min_support``, the bar of a slice with
-    fewer examples is grey and hatched, and its hover text says it is small.
+    fewer examples is grey and hatched, and its hover text states that it is small.
     With ``selected``, the other bars are dimmed as when that bar is clicked.
     """
     rows = [row for row in slices if row["column"] == column]

@@ -28,7 +28,7 @@ EXAMPLE_COLUMNS = ("id", "label", "prediction", "score", "is_error", "tags")
 class ExamplePage:
     """One page of examples and the number of examples that match in total.
 
-    ``frame`` has the columns of :data:`EXAMPLE_COLUMNS` (``tags`` holds the
+    ``frame`` has the columns of :data:`EXAMPLE_COLUMNS` (``tags`` contains the
     list of tag names each example carries) followed by one column per
     attribute, named by its alias; ``attribute_names`` maps each alias to the
     attribute's name.
@@ -42,7 +42,7 @@ class ExamplePage:
 
     @property
     def pages(self) -> int:
-        """Number of pages; an empty selection still has one (empty) page."""
+        """Number of pages. An empty selection still has one (empty) page."""
         return max(1, math.ceil(self.total / self.page_size))
 
     @property
@@ -95,8 +95,9 @@ def example_page(
 ) -> ExamplePage:
     """Return page ``page`` (from 1) of the examples matching the filter, the slice and errors only.
 
-    Examples are ordered errors first, then by id (ids are unique, so the
-    order is total and pages never overlap). A page past the last one is
+    Examples are ordered errors first, then by id: numeric ids as numbers,
+    text ids by code point, so "10004" comes before "1001". Ids are unique,
+    so the order is total and pages never overlap. A page past the last one is
     empty, and ``total`` still counts every match. Raises
     :class:`~analysis.InputError` when ``page`` or ``page_size`` is below 1.
     """
@@ -118,7 +119,7 @@ def example_page(
         (*params, page_size, (page - 1) * page_size),
     )
 
-    # A page holds at most page_size rows, so building the tag lists in pandas stays cheap.
+    # A page has at most page_size rows, so building the tag lists in pandas stays cheap.
     tag_names = [t.name for t in dataset.tags]
     flags = frame[tag_aliases].to_numpy(dtype=bool) if tag_aliases else None
     frame["tags"] = [

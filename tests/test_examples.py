@@ -23,7 +23,7 @@ from analysis.engine import Engine
 from analysis.examples import EXAMPLE_COLUMNS, example_page
 from analysis.filters import parse_filter
 
-# Large enough that one page holds every example of the sample datasets.
+# Large enough that one page contains every example of the sample datasets.
 WHOLE = 100_000
 
 

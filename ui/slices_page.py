@@ -42,8 +42,8 @@ VALUE = "value"
 ERRORS = "errors"
 PAGE = "page"
 
-# Sort keys in the URL, with their labels. Rates and counts sort largest first;
-# an undefined rate goes last.
+# Sort keys in the URL, with their labels. Rates and counts sort largest first,
+# and an undefined rate goes last.
 SORT_ORDERS = {
     "order": N_("value order"),
     "error_rate": N_("error rate, highest first"),
@@ -63,7 +63,7 @@ _CACHED_PAGES = 64
 
 @dataclass
 class SliceSelection:
-    """What the URL selects on the Slices page, after checking it against the dataset."""
+    """The Slices page's selection read from the URL and checked against the dataset."""
 
     attribute: str
     sort: str
@@ -129,7 +129,7 @@ def read_page() -> int:
     return 1
 
 
-# Widget callbacks: each writes the URL; the next run reads it back ---------------------
+# Widget callbacks: each writes the URL, and the next run reads it back ---------------------
 
 
 def _store_attribute() -> None:
@@ -194,7 +194,7 @@ def show_controls(attributes: list[str], selection: SliceSelection) -> None:
 
 
 def show_chart(dataset: Dataset, summary: dict[str, Any], rows: list[dict[str, Any]], selection: SliceSelection) -> None:
-    """Draw the error-rate chart with the slice picker beside it; clicking a bar picks its slice."""
+    """Draw the error-rate chart with the slice picker beside it. Clicking a bar picks its slice."""
     min_support = dataset.config.min_support
     chart_column, picker_column = st.columns([4, 1])
 
@@ -327,7 +327,7 @@ def show_examples(context: PageContext, selection: SliceSelection) -> None:
 
 
 def _example_columns(dataset: Dataset, page: ExamplePage) -> dict[str, Any]:
-    """Return the example table's column settings; columns that do not apply to the dataset are hidden."""
+    """Return the example table's column settings. Columns that do not apply to the dataset are hidden."""
     config: dict[str, Any] = {
         "id": st.column_config.TextColumn(_("id")),
         "label": st.column_config.TextColumn(_("label")) if dataset.has_classes else None,
@@ -358,8 +358,8 @@ def _cached_page(context: PageContext, selection: SliceSelection, page: int) -> 
         )
 
 
-# The folder, fingerprint and filter text are the cache key; the dataset and the
-# parsed filter (leading underscore) are not hashed because the key fixes them.
+# The folder, fingerprint and filter text form the cache key. The dataset and the
+# parsed filter (leading underscore) are not hashed, because the key determines them.
 @st.cache_data(max_entries=_CACHED_PAGES, show_spinner=False)
 def _example_page(
     folder: str,
