@@ -87,6 +87,10 @@ def slice_error_rate_figure(
     return figure
 
 
+def _small_slice_note(min_support: int | None) -> str:
+    return "<br>" + _("fewer than {count} examples: wide interval", count=min_support)
+
+
 def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:
     """Draw each tag's share of the data next to its share of the errors.
 
@@ -123,10 +127,6 @@ def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )
     return figure
-
-
-def _small_slice_note(min_support: int | None) -> str:
-    return "<br>" + _("fewer than {count} examples: wide interval", count=min_support)
 
 
 def _distance(upper: float | None, lower: float | None) -> float | None:
