@@ -18,32 +18,54 @@ from analysis.i18n import _
 _HEIGHT = 380
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 
+# Plotly's first default colour for ordinary bars. Small slices are grey and hatched.
+SLICE_COLOR = "#636efa"
+SMALL_SLICE_COLOR = "#b4b4b4"
+SMALL_SLICE_PATTERN = "/"
 
-def slice_error_rate_figure(slices: list[dict[str, Any]], column: str, overall_error_rate: float | None) -> go.Figure:
+
+def slice_error_rate_figure(
+    slices: list[dict[str, Any]],
+    column: str,
+    overall_error_rate: float | None,
+    min_support: int | None = None,
+    selected: str | None = None,
+) -> go.Figure:
     """Draw the error rate of each value of the attribute ``column`` with its interval as error bars.
 
     ``slices`` is the summary's ``slices`` list, of which the rows for
     ``column`` are drawn in their order. A dashed line marks the overall error
-    rate when it is defined.
+    rate when it is defined. With ``min_support``, the bar of a slice with
+    fewer examples is grey and hatched, and its hover text states that it is small.
+    With ``selected``, the other bars are dimmed as when that bar is clicked.
     """
     rows = [row for row in slices if row["column"] == column]
     values = [str(row["value"]) for row in rows]
     error_rates = [row["error_rate"] for row in rows]
+    small = [min_support is not None and row["count"] < min_support for row in rows]
     figure = go.Figure(
         go.Bar(
             x=values,
             y=error_rates,
             name=_("error rate"),
+            selectedpoints=[values.index(selected)] if selected in values else None,
+            marker=dict(
+                color=[SMALL_SLICE_COLOR if is_small else SLICE_COLOR for is_small in small],
+                pattern=dict(shape=[SMALL_SLICE_PATTERN if is_small else "" for is_small in small]),
+            ),
             error_y=dict(
                 type="data",
                 symmetric=False,
                 array=[_distance(row["ci_high"], row["error_rate"]) for row in rows],
                 arrayminus=[_distance(row["error_rate"], row["ci_low"]) for row in rows],
             ),
-            customdata=[[row["count"], row["ci_low"], row["ci_high"]] for row in rows],
+            customdata=[
+                [row["count"], row["ci_low"], row["ci_high"], _small_slice_note(min_support) if is_small else ""]
+                for row, is_small in zip(rows, small)
+            ],
             hovertemplate=_(
                 "%{x}<br>error rate %{y:.1%}<br>interval %{customdata[1]:.1%} to %{customdata[2]:.1%}"
-                "<br>%{customdata[0]:,} examples<extra></extra>"
+                "<br>%{customdata[0]:,} examples%{customdata[3]}<extra></extra>"
             ),
         )
     )
@@ -63,6 +85,10 @@ def slice_error_rate_figure(slices: list[dict[str, Any]], column: str, overall_e
         showlegend=False,
     )
     return figure
+
+
+def _small_slice_note(min_support: int | None) -> str:
+    return "<br>" + _("fewer than {count} examples: wide interval", count=min_support)
 
 
 def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:

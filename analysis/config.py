@@ -60,7 +60,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "error_threshold": float,
         "error_when": str,
     },
-    "statistics": {"confidence_level": float},
+    "statistics": {"confidence_level": float, "min_support": int},
 }
 
 
@@ -103,6 +103,8 @@ class DatasetConfig:
     error_when: str = "above"
 
     confidence_level: float = 0.95
+    # Slices with fewer examples than this get a wide interval and are marked as small.
+    min_support: int = 30
 
     @property
     def display_name(self) -> str:
@@ -272,6 +274,7 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         error_threshold=float(task["error_threshold"]) if "error_threshold" in task else None,
         error_when=task.get("error_when", "above"),
         confidence_level=float(statistics.get("confidence_level", 0.95)),
+        min_support=statistics.get("min_support", 30),
     )
     validate(config, path)
     return config
@@ -305,6 +308,11 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
                 _("In {file}, slices.{key} = {value} is too small.", file=origin, key=key, value=value),
                 _("Use a whole number of at least {minimum}.", minimum=minimum),
             )
+    if config.min_support < 1:
+        raise ConfigError(
+            _("In {file}, statistics.min_support = {value} is too small.", file=origin, value=config.min_support),
+            _("Use a whole number of examples of at least 1, for example 30."),
+        )
     if config.per_example_score_mode and config.correct_column:
         raise ConfigError(
             _("In {file}, both a correct-flag column and an error threshold are set.", file=origin),
