@@ -197,6 +197,9 @@ def confusion_matrix_figure(classes: list[str], counts: list[list[int]], normali
 
 # Score curves ------------------------------------------------------------------------------
 
+# Axis range of rates and probabilities, a little wider than 0 to 1 so points and ticks on the edges show.
+_UNIT_RANGE = [-0.02, 1.02]
+
 
 def roc_figure(points: Any, auc: float | None, marker: tuple[float, float] | None = None) -> go.Figure:
     """Draw a ROC curve from :func:`analysis.scores.roc_points`, with the chance diagonal.
@@ -220,8 +223,8 @@ def roc_figure(points: Any, auc: float | None, marker: tuple[float, float] | Non
         _add_marker(figure, *marker)
     figure.update_layout(
         title=dict(text=_("ROC curve ({auc})", auc=label)),
-        xaxis=dict(title=dict(text=_("false-positive rate")), tickformat=".0%", range=[0, 1]),
-        yaxis=dict(title=dict(text=_("true-positive rate (recall)")), tickformat=".0%", range=[0, 1.02]),
+        xaxis=dict(title=dict(text=_("false-positive rate")), tickformat=".0%", range=_UNIT_RANGE),
+        yaxis=dict(title=dict(text=_("true-positive rate (recall)")), tickformat=".0%", range=_UNIT_RANGE),
         height=_HEIGHT,
         margin=_MARGIN,
         showlegend=False,
@@ -262,8 +265,8 @@ def precision_recall_figure(
         _add_marker(figure, *marker)
     figure.update_layout(
         title=dict(text=_("Precision-recall curve ({value})", value=label)),
-        xaxis=dict(title=dict(text=_("recall")), tickformat=".0%", range=[0, 1]),
-        yaxis=dict(title=dict(text=_("precision")), tickformat=".0%", range=[0, 1.02]),
+        xaxis=dict(title=dict(text=_("recall")), tickformat=".0%", range=_UNIT_RANGE),
+        yaxis=dict(title=dict(text=_("precision")), tickformat=".0%", range=_UNIT_RANGE),
         height=_HEIGHT,
         margin=_MARGIN,
         showlegend=False,
@@ -305,8 +308,8 @@ def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
     figure.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line=dict(dash="dot", color="gray"))
     figure.update_layout(
         title=dict(text=title),
-        xaxis=dict(title=dict(text=_("mean score in the bin")), range=[0, 1]),
-        yaxis=dict(title=dict(text=observed_label), tickformat=".0%", range=[0, 1.02]),
+        xaxis=dict(title=dict(text=_("mean score in the bin")), range=_UNIT_RANGE),
+        yaxis=dict(title=dict(text=observed_label), tickformat=".0%", range=_UNIT_RANGE),
         yaxis2=dict(title=dict(text=_("examples")), overlaying="y", side="right", showgrid=False, rangemode="tozero"),
         height=_HEIGHT,
         margin=_MARGIN,

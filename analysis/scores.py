@@ -247,14 +247,15 @@ def score_grid(dataset: Dataset, target: ScoreTarget, example_filter: ExampleFil
     Raises :class:`~analysis.InputError` when a score is outside 0 to 1.
     """
     where, where_params = (example_filter or ExampleFilter()).where(dataset)
-    scored = f"SELECT {target.expression} AS s, {target.outcome} AS y FROM examples WHERE {where}"
+    # ``raw`` is the score column as the file gives it, for the check of a two-class confidence.
+    scored = f"SELECT {target.expression} AS s, {target.outcome} AS y, score AS raw FROM examples WHERE {where}"
     params = [*target.params, *where_params]
 
     # Check the range first, so a column of unbounded scores never builds a large grid.
     missing, low, high, below_half = dataset.engine.rows(
         "SELECT CAST(count(*) FILTER (WHERE s IS NULL OR isnan(s)) AS BIGINT), "
         "min(s) FILTER (WHERE NOT isnan(s)), max(s) FILTER (WHERE NOT isnan(s)), "
-        f"CAST(count(*) FILTER (WHERE s < 0.5) AS BIGINT) FROM ({scored}) AS scored",
+        f"CAST(count(*) FILTER (WHERE raw < 0.5) AS BIGINT) FROM ({scored}) AS scored",
         params,
     )[0]
     if low is not None and (low < 0 or high > 1):

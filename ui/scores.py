@@ -22,7 +22,6 @@ from analysis.filters import ExampleFilter, parse_filter
 from analysis.i18n import _
 from analysis.scores import (
     DEFAULT_THRESHOLD,
-    TARGET_CONFIDENCE,
     TARGET_ONE_VS_REST,
     TARGET_POSITIVE_CLASS,
     ScoreGrid,
@@ -245,22 +244,25 @@ def _show_threshold_metrics(positive: str, threshold: float, metrics: dict[str, 
         )
     )
     values = [
-        (_("Precision at threshold"), percent(_defined(metrics["precision"])), _("Of the examples predicted positive, the share that are.")),
-        (_("Recall at threshold"), percent(_defined(metrics["recall"])), _("Of the positive examples, the share predicted positive.")),
-        (_("F1 at threshold"), score(_defined(metrics["f1"])), _("Harmonic mean of precision and recall.")),
-        (_("Accuracy at threshold"), percent(_defined(metrics["accuracy"])), _("Share of examples predicted correctly at this threshold.")),
-        (_("False-positive rate at threshold"), percent(_defined(metrics["fpr"])), _("Of the negative examples, the share predicted positive.")),
+        (_("Precision"), percent(_defined(metrics["precision"])), _("Of the examples predicted positive, the share that are.")),
+        (_("Recall"), percent(_defined(metrics["recall"])), _("Of the positive examples, the share predicted positive.")),
+        (_("F1"), score(_defined(metrics["f1"])), _("Harmonic mean of precision and recall.")),
+        (_("Accuracy"), percent(_defined(metrics["accuracy"])), _("Share of examples predicted correctly at this threshold.")),
+        (_("False-positive rate"), percent(_defined(metrics["fpr"])), _("Of the negative examples, the share predicted positive.")),
     ]
-    for column, (label, value, help_text) in zip(st.columns(len(values)), values):
-        column.metric(label, value, help=help_text, border=True)
-
+    # Metrics in pairs beside the matrix, so their labels have room in any language.
+    numbers, matrix = st.columns([2, 3])
+    with numbers:
+        for start in range(0, len(values), 2):
+            for column, (label, value, help_text) in zip(st.columns(2), values[start : start + 2]):
+                column.metric(label, value, help=help_text, border=True)
     negative = _("not '{label}'", label=positive)
     counts = [[metrics["tp"], metrics["fn"]], [metrics["fp"], metrics["tn"]]]
-    classes = [positive, negative]
-    st.plotly_chart(
-        confusion_matrix_figure(classes, counts, title=_("Confusion matrix at threshold {threshold:.2f}", threshold=threshold)),
-        key="overview_threshold_matrix",
-    )
+    with matrix:
+        st.plotly_chart(
+            confusion_matrix_figure([positive, negative], counts, title=_("Confusion matrix at threshold {threshold:.2f}", threshold=threshold)),
+            key="overview_threshold_matrix",
+        )
 
 
 def _show_one_vs_rest(context: PageContext, options: ScoreOptions) -> None:
