@@ -162,8 +162,8 @@ def confusion_matrix_figure(classes: list[str], counts: list[list[int]], normali
     """Draw a confusion matrix as a heatmap: rows are labels, columns are predictions.
 
     With ``normalised`` each cell is its share of the row, so the diagonal is
-    each class's recall; the cell text is that share and the hover adds the
-    count. Otherwise the cells are counts.
+    each class's recall. The cell text is then that share, and the hover adds
+    the count. Otherwise the cells are counts.
     """
     names = [str(name) for name in classes]
     shares = row_normalised(counts)

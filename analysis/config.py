@@ -34,7 +34,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 ERROR_WHEN_VALUES = ("above", "below")
 
-# What the score column of a classification task holds ([task] score_kind):
+# Meaning of the score column of a classification task ([task] score_kind):
 # the probability the model gives its own prediction (the default, as most
 # models export), or the probability of the positive class of a binary task.
 SCORE_KIND_CONFIDENCE = "confidence"

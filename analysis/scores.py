@@ -13,7 +13,7 @@ scikit-learn's default ``pos_label``. That probability is taken from, in order:
 
 1. the ``prob_<positive class>`` column of the predictions file;
 2. one minus the ``prob_<other class>`` column;
-3. the score column, read as ``[task] score_kind`` says: ``"positive_class"``
+3. the score column, read as ``[task] score_kind`` sets: ``"positive_class"``
    means the score is the probability of the positive class;
    ``"confidence"`` (the default) means it is the probability the model gives
    its own prediction, so the positive-class probability is the score where
@@ -53,8 +53,8 @@ GRID_DECIMALS = 4
 CALIBRATION_BINS = 10
 DEFAULT_THRESHOLD = 0.5
 
-# What a target ranks: the positive class of a two-class task, one class against
-# the rest, or the prediction's confidence against being correct.
+# Kinds of target: the positive class of a two-class task, one class against the
+# rest, or the prediction's confidence against being correct.
 TARGET_POSITIVE_CLASS = "positive_class"
 TARGET_ONE_VS_REST = "one_vs_rest"
 TARGET_CONFIDENCE = "confidence"
@@ -66,7 +66,7 @@ class ScoreTarget:
 
     ``expression`` and ``outcome`` use only generated column names and ``?``
     markers, whose values are ``params`` (the expression's, then the outcome's).
-    ``description`` says in words where the score comes from.
+    ``description`` describes in words where the score comes from.
     """
 
     kind: str

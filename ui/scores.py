@@ -1,8 +1,8 @@
 """The score section of the overview page: curves, calibration and metrics at a chosen threshold.
 
-What the section shows depends on :func:`analysis.scores.score_options`: a
+What the section shows depends on :func:`analysis.scores.score_options`. A
 two-class task gets ROC and precision-recall curves of the positive class, a
-reliability chart and a threshold slider; a task with more classes gets
+reliability chart and a threshold slider. A task with more classes gets
 one-vs-rest curves for a chosen class (from ``prob_<class>`` columns) and a
 reliability chart of the prediction's confidence.
 
@@ -105,7 +105,7 @@ def cached_threshold_metrics(context: PageContext, threshold: float) -> dict[str
 
 
 def parse_threshold(text: str | None) -> tuple[float, str | None]:
-    """Return the threshold a query value asks for, or the default and the reason the value is invalid."""
+    """Parse a query value into a threshold; return the default and the reason when the value is invalid."""
     if text is None:
         return DEFAULT_THRESHOLD, None
     try:
