@@ -221,14 +221,7 @@ def roc_figure(points: Any, auc: float | None, marker: tuple[float, float] | Non
     figure.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line=dict(dash="dot", color="gray"))
     if marker is not None:
         _add_marker(figure, *marker)
-    figure.update_layout(
-        title=dict(text=_("ROC curve ({auc})", auc=label)),
-        xaxis=dict(title=dict(text=_("false-positive rate")), tickformat=".0%", range=_UNIT_RANGE),
-        yaxis=dict(title=dict(text=_("true-positive rate (recall)")), tickformat=".0%", range=_UNIT_RANGE),
-        height=_HEIGHT,
-        margin=_MARGIN,
-        showlegend=False,
-    )
+    _layout_rate_axes(figure, _("ROC curve ({auc})", auc=label), _("false-positive rate"), _("true-positive rate (recall)"))
     return figure
 
 
@@ -263,14 +256,7 @@ def precision_recall_figure(
         )
     if marker is not None:
         _add_marker(figure, *marker)
-    figure.update_layout(
-        title=dict(text=_("Precision-recall curve ({value})", value=label)),
-        xaxis=dict(title=dict(text=_("recall")), tickformat=".0%", range=_UNIT_RANGE),
-        yaxis=dict(title=dict(text=_("precision")), tickformat=".0%", range=_UNIT_RANGE),
-        height=_HEIGHT,
-        margin=_MARGIN,
-        showlegend=False,
-    )
+    _layout_rate_axes(figure, _("Precision-recall curve ({value})", value=label), _("recall"), _("precision"))
     return figure
 
 
@@ -316,6 +302,18 @@ def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )
     return figure
+
+
+def _layout_rate_axes(figure: go.Figure, title: str, x_title: str, y_title: str) -> None:
+    """Title a curve whose axes are both rates from 0 to 1, shown as percentages."""
+    figure.update_layout(
+        title=dict(text=title),
+        xaxis=dict(title=dict(text=x_title), tickformat=".0%", range=_UNIT_RANGE),
+        yaxis=dict(title=dict(text=y_title), tickformat=".0%", range=_UNIT_RANGE),
+        height=_HEIGHT,
+        margin=_MARGIN,
+        showlegend=False,
+    )
 
 
 def _add_marker(figure: go.Figure, x: float | None, y: float | None) -> None:
