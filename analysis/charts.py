@@ -267,6 +267,8 @@ def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
     (``observed_label`` names it, such as "share of positives"). The bars
     below show how many examples each bin holds.
     """
+    # Headroom above the largest bar, so it does not reach the top of the chart.
+    largest = 1.1 * max(int(bins["count"].max()), 1) if len(bins) else 1
     figure = go.Figure(
         [
             go.Bar(
@@ -296,7 +298,15 @@ def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
         title=dict(text=title),
         xaxis=dict(title=dict(text=_("mean score in the bin")), range=_UNIT_RANGE),
         yaxis=dict(title=dict(text=observed_label), tickformat=".0%", range=_UNIT_RANGE),
-        yaxis2=dict(title=dict(text=_("examples")), overlaying="y", side="right", showgrid=False, rangemode="tozero"),
+        # Scaled like the left axis, so a bar of 0 examples sits on the line of share 0.
+        yaxis2=dict(
+            title=dict(text=_("examples")),
+            overlaying="y",
+            side="right",
+            showgrid=False,
+            tickmode="auto",
+            range=[bound * largest for bound in _UNIT_RANGE],
+        ),
         height=_HEIGHT,
         margin=_MARGIN,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
