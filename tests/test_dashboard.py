@@ -647,6 +647,23 @@ def test_bad_one_vs_rest_class_falls_back():
     assert "The address sets class to '11', which was ignored: no prob_ column of the predictions file names this class." in info_texts(app)
 
 
+def test_threshold_on_multiclass_dropped_with_notice():
+    app = run_page("digits", threshold="0.3")
+
+    assert not app.exception
+    assert "threshold" not in app.query_params
+    assert "The address sets threshold to '0.3', which was ignored: the threshold applies to two-class tasks only." in info_texts(app)
+
+
+def test_class_on_binary_dropped_with_notice():
+    app = run_page("screening", **{"class": "covid"})
+
+    assert not app.exception
+    assert "class" not in app.query_params
+    notice = "The address sets class to 'covid', which was ignored: one-vs-rest curves are for tasks with more than two classes."
+    assert notice in info_texts(app)
+
+
 def test_confidence_reliability_without_prob_columns():
     app = run_page("speech_commands")
 

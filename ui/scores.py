@@ -186,12 +186,24 @@ def show_scores(context: PageContext) -> None:
 
     st.subheader(_("Scores"))
     if options.binary:
+        _drop_stale(CLASS, _("one-vs-rest curves are for tasks with more than two classes."))
         _show_binary(context, options)
     else:
+        _drop_stale(THRESHOLD, _("the threshold applies to two-class tasks only."))
+        if not options.probability_classes:
+            _drop_stale(CLASS, _("no prob_ column of the predictions file names a class."))
         if options.probability_classes:
             _show_one_vs_rest(context, options)
         if options.confidence:
             _show_confidence(context)
+
+
+def _drop_stale(name: str, reason: str) -> None:
+    """Remove a query parameter that this dataset cannot use, with a notice, so a link from another dataset does not mislead."""
+    text = read_value(name)
+    if text is not None:
+        notice_ignored(name, text, reason)
+        write_value(name, None)
 
 
 def _show_binary(context: PageContext, options: ScoreOptions) -> None:
