@@ -5,10 +5,14 @@ Run from the repository root::
     streamlit run dashboard.py
     streamlit run dashboard.py -- --data-root PATH
 
-Every number comes from :func:`analysis.summarize`, computed and cached by
-:mod:`ui.data`. This script only lays it out: the load report, headline
-metrics, class balance, per-class, slice and tag tables, and the what-if
-estimate. The other pages live in ``pages/``.
+Every number comes from :mod:`analysis`, computed and cached by :mod:`ui.data`
+and :mod:`ui.scores`. This script only lays it out: the load report, headline
+metrics, class balance, per-class table, confusion matrix, score curves, slice
+and tag tables, and the what-if estimate. The other pages live in ``pages/``.
+
+Query parameters of this page, besides the shared ``dataset``, ``keep`` and
+``exclude``: ``matrix`` (``counts`` or ``normalised``), ``threshold`` (0 to 1)
+and ``class`` (the one-vs-rest class of the score curves).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 from analysis.i18n import _
 from ui.overview import (
     show_classes,
+    show_confusion,
     show_header,
     show_headline_metrics,
     show_imbalance,
@@ -26,6 +31,7 @@ from ui.overview import (
     show_what_if,
 )
 from ui.page import show_filter_banner, start_page
+from ui.scores import show_scores
 
 
 def main() -> None:
@@ -40,6 +46,8 @@ def main() -> None:
     if dataset.has_classes:
         show_imbalance(summary)
         show_classes(summary)
+        show_confusion(summary)
+        show_scores(context)
     else:
         show_no_classes(dataset)
     show_slices(dataset, summary)

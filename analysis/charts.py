@@ -9,6 +9,7 @@ chart, never a zero bar.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -215,3 +216,233 @@ def _distance(upper: float | None, lower: float | None) -> float | None:
     if upper is None or lower is None:
         return None
     return upper - lower
+
+
+# Classes and the confusion matrix --------------------------------------------------------
+
+
+def class_distribution_figure(classes: list[dict[str, Any]]) -> go.Figure:
+    """Draw, per class, how many examples carry the label next to how many the model predicts as it.
+
+    ``classes`` is the summary's ``classes`` list. A prediction bar far from
+    its label bar shows a class the model over- or under-predicts.
+    """
+    names = [str(row["label"]) for row in classes]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=[row["support"] for row in classes],
+                name=_("labels"),
+                hovertemplate=_("%{x}<br>%{y:,} examples with this label<extra></extra>"),
+            ),
+            go.Bar(
+                x=names,
+                y=[row["predicted"] for row in classes],
+                name=_("predictions"),
+                hovertemplate=_("%{x}<br>%{y:,} examples predicted as this class<extra></extra>"),
+            ),
+        ]
+    )
+    figure.update_layout(
+        title=dict(text=_("Labels and predictions per class")),
+        barmode="group",
+        xaxis=dict(title=dict(text=_("class")), type="category"),
+        yaxis=dict(title=dict(text=_("examples")), rangemode="tozero"),
+        height=_HEIGHT,
+        margin=_MARGIN,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    return figure
+
+
+def row_normalised(counts: list[list[int]]) -> list[list[float | None]]:
+    """Divide each row of a confusion matrix by its total (the label's support); None for an empty row."""
+    rows = []
+    for row in counts:
+        total = sum(row)
+        rows.append([value / total if total else None for value in row])
+    return rows
+
+
+def confusion_matrix_figure(classes: list[str], counts: list[list[int]], normalised: bool = False, title: str | None = None) -> go.Figure:
+    """Draw a confusion matrix as a heatmap: rows are labels, columns are predictions.
+
+    With ``normalised`` each cell is its share of the row, so the diagonal is
+    each class's recall. The cell text is then that share, and the hover adds
+    the count. Otherwise the cells are counts.
+    """
+    names = [str(name) for name in classes]
+    shares = row_normalised(counts)
+    values = shares if normalised else counts
+    figure = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=names,
+            y=names,
+            customdata=[[[count, share] for count, share in zip(count_row, share_row)] for count_row, share_row in zip(counts, shares)],
+            colorscale="Blues",
+            texttemplate="%{z:.1%}" if normalised else "%{z:,}",
+            hovertemplate=_(
+                "label %{y}, predicted %{x}<br>%{customdata[0]:,} examples (%{customdata[1]:.1%} of the label)<extra></extra>"
+            ),
+            colorbar=dict(tickformat=".0%" if normalised else ",d"),
+            zmin=0,
+            zmax=1 if normalised else None,
+        )
+    )
+    size = max(_HEIGHT, 60 + 28 * len(names))
+    figure.update_layout(
+        title=dict(text=title or (_("Confusion matrix, share of each label") if normalised else _("Confusion matrix, counts"))),
+        xaxis=dict(title=dict(text=_("prediction")), type="category", side="bottom"),
+        yaxis=dict(title=dict(text=_("label")), type="category", autorange="reversed"),
+        height=size,
+        margin=_MARGIN,
+    )
+    return figure
+
+
+# Score curves ------------------------------------------------------------------------------
+
+# Axis range of rates and probabilities, a little wider than 0 to 1 so points and ticks on the edges show.
+_UNIT_RANGE = [-0.02, 1.02]
+
+
+def roc_figure(points: Any, auc: float | None, marker: tuple[float, float] | None = None) -> go.Figure:
+    """Draw a ROC curve from :func:`analysis.scores.roc_points`, with the chance diagonal.
+
+    ``marker`` is the (false-positive rate, true-positive rate) at a chosen
+    threshold, drawn as a point.
+    """
+    label = _("AUC {auc:.3f}", auc=auc) if auc is not None and not math.isnan(auc) else _("AUC undefined")
+    figure = go.Figure(
+        go.Scatter(
+            x=points["fpr"],
+            y=points["tpr"],
+            mode="lines",
+            name=label,
+            customdata=points["threshold"],
+            hovertemplate=_("threshold %{customdata:.4f}<br>false-positive rate %{x:.1%}<br>true-positive rate %{y:.1%}<extra></extra>"),
+        )
+    )
+    figure.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line=dict(dash="dot", color="gray"))
+    if marker is not None:
+        _add_marker(figure, *marker)
+    _layout_rate_axes(figure, _("ROC curve ({auc})", auc=label), _("false-positive rate"), _("true-positive rate (recall)"))
+    return figure
+
+
+def precision_recall_figure(
+    points: Any, average_precision: float | None, prevalence: float | None, marker: tuple[float, float] | None = None
+) -> go.Figure:
+    """Draw a precision-recall curve from :func:`analysis.scores.precision_recall_points`.
+
+    A dashed line marks ``prevalence``, the precision of a model that guesses.
+    ``marker`` is the (recall, precision) at a chosen threshold.
+    """
+    defined = average_precision is not None and not math.isnan(average_precision)
+    label = _("average precision {value:.3f}", value=average_precision) if defined else _("average precision undefined")
+    figure = go.Figure(
+        go.Scatter(
+            x=points["recall"],
+            y=points["precision"],
+            mode="lines",
+            line_shape="vh",
+            name=label,
+            customdata=points["threshold"],
+            hovertemplate=_("threshold %{customdata:.4f}<br>recall %{x:.1%}<br>precision %{y:.1%}<extra></extra>"),
+        )
+    )
+    if prevalence is not None and not math.isnan(prevalence):
+        figure.add_hline(
+            y=prevalence,
+            line_dash="dot",
+            line_color="gray",
+            annotation_text=_("share of positives {share:.1%}", share=prevalence),
+            annotation_position="bottom right",
+        )
+    if marker is not None:
+        _add_marker(figure, *marker)
+    _layout_rate_axes(figure, _("Precision-recall curve ({value})", value=label), _("recall"), _("precision"))
+    return figure
+
+
+def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
+    """Draw a reliability chart from :func:`analysis.scores.calibration_bins`, with the diagonal of perfect calibration.
+
+    Each point is one score bin: its mean score against the observed share
+    (``observed_label`` names it, such as "share of positives"). The bars
+    below show how many examples each bin holds.
+    """
+    # Headroom above the largest bar, so it does not reach the top of the chart.
+    largest = 1.1 * max(int(bins["count"].max()), 1) if len(bins) else 1
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=(bins["low"] + bins["high"]) / 2,
+                y=bins["count"],
+                width=(bins["high"] - bins["low"]) * 0.9,
+                name=_("examples"),
+                yaxis="y2",
+                marker_color="lightgray",
+                hovertemplate=_("%{y:,} examples<extra></extra>"),
+            ),
+            go.Scatter(
+                x=bins["mean_score"],
+                y=bins["observed"],
+                mode="lines+markers",
+                name=observed_label,
+                customdata=bins[["low", "high", "count"]].to_numpy(),
+                hovertemplate=_(
+                    "scores %{customdata[0]:.1f} to %{customdata[1]:.1f}<br>mean score %{x:.3f}<br>"
+                    "observed %{y:.1%}<br>%{customdata[2]:,} examples<extra></extra>"
+                ),
+            ),
+        ]
+    )
+    figure.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line=dict(dash="dot", color="gray"))
+    figure.update_layout(
+        title=dict(text=title),
+        xaxis=dict(title=dict(text=_("mean score in the bin")), range=_UNIT_RANGE),
+        yaxis=dict(title=dict(text=observed_label), tickformat=".0%", range=_UNIT_RANGE),
+        # Scaled like the left axis, so a bar of 0 examples sits on the line of share 0.
+        yaxis2=dict(
+            title=dict(text=_("examples")),
+            overlaying="y",
+            side="right",
+            showgrid=False,
+            tickmode="auto",
+            range=[bound * largest for bound in _UNIT_RANGE],
+        ),
+        height=_HEIGHT,
+        margin=_MARGIN,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    return figure
+
+
+def _layout_rate_axes(figure: go.Figure, title: str, x_title: str, y_title: str) -> None:
+    """Title a curve whose axes are both rates from 0 to 1, shown as percentages."""
+    figure.update_layout(
+        title=dict(text=title),
+        xaxis=dict(title=dict(text=x_title), tickformat=".0%", range=_UNIT_RANGE),
+        yaxis=dict(title=dict(text=y_title), tickformat=".0%", range=_UNIT_RANGE),
+        height=_HEIGHT,
+        margin=_MARGIN,
+        showlegend=False,
+    )
+
+
+def _add_marker(figure: go.Figure, x: float | None, y: float | None) -> None:
+    if x is None or y is None or math.isnan(x) or math.isnan(y):
+        return
+    figure.add_trace(
+        go.Scatter(
+            x=[x],
+            y=[y],
+            mode="markers",
+            marker=dict(size=12, symbol="circle-open", line=dict(width=3)),
+            name=_("chosen threshold"),
+            hoverinfo="skip",
+        )
+    )

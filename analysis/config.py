@@ -34,6 +34,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 ERROR_WHEN_VALUES = ("above", "below")
 
+# Meaning of the score column of a classification task ([task] score_kind):
+# the probability the model gives its own prediction (the default, as most
+# models export), or the probability of the positive class of a binary task.
+SCORE_KIND_CONFIDENCE = "confidence"
+SCORE_KIND_POSITIVE_CLASS = "positive_class"
+SCORE_KIND_VALUES = (SCORE_KIND_CONFIDENCE, SCORE_KIND_POSITIVE_CLASS)
+
 # Allowed keys per section, with the type each value must have.
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "": {"schema": int, "name": str, "description": str},
@@ -59,6 +66,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "positive_class": (str, int),
         "error_threshold": float,
         "error_when": str,
+        "score_kind": str,
     },
     "statistics": {"confidence_level": float, "min_support": int},
 }
@@ -101,6 +109,7 @@ class DatasetConfig:
     positive_class: str | None = None
     error_threshold: float | None = None
     error_when: str = "above"
+    score_kind: str = SCORE_KIND_CONFIDENCE
 
     confidence_level: float = 0.95
     # Slices with fewer examples than this get a wide interval and are marked as small.
@@ -273,6 +282,7 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         positive_class=str(task["positive_class"]) if "positive_class" in task else None,
         error_threshold=float(task["error_threshold"]) if "error_threshold" in task else None,
         error_when=task.get("error_when", "above"),
+        score_kind=task.get("score_kind", SCORE_KIND_CONFIDENCE),
         confidence_level=float(statistics.get("confidence_level", 0.95)),
         min_support=statistics.get("min_support", 30),
     )
@@ -286,6 +296,14 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
         raise ConfigError(
             _("In {file}, task.error_when = {value!r} is not allowed.", file=origin, value=config.error_when),
             _("Use \"above\" (a score above the threshold is an error) or \"below\"."),
+        )
+    if config.score_kind not in SCORE_KIND_VALUES:
+        raise ConfigError(
+            _("In {file}, task.score_kind = {value!r} is not allowed.", file=origin, value=config.score_kind),
+            _(
+                "Use \"confidence\" when the score is the probability of the predicted class, "
+                "or \"positive_class\" when it is the probability of the positive class of a binary task."
+            ),
         )
     if not 0 < config.confidence_level < 1:
         raise ConfigError(

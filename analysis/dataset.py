@@ -6,7 +6,8 @@ the views (:mod:`analysis.views`) and counts, in one pass, the analysed
 examples and every row left out with its reason. ``examples`` has one row per
 analysed example::
 
-    id, label, prediction, label_code, prediction_code, score, is_error,
+    id, label, prediction, label_code, prediction_code, score,
+    pr0, pr1, ... (per-class probabilities from prob_<class> columns), is_error,
     a0, a1, ... (slice values), r0, r1, ... (raw values), t0, t1, ... (tags)
 
 Attribute and tag columns get generated aliases (``a0``, ``t0``) so that the
@@ -50,7 +51,7 @@ from analysis.tag_inputs import (
     read_tags_file,
     tag_columns,
 )
-from analysis.views import define_examples_view, define_keyed_views
+from analysis.views import define_examples_view, define_keyed_views, probability_alias, probability_columns
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,15 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         and (metadata is None or ex.is_integer_type(metadata.types[metadata_id]))
         and (long_tags is None or ex.is_integer_type(long_tags[1]))
     )
-    classes = define_keyed_views(engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags, key)
+    # Per-class probabilities only mean something when there are classes.
+    probabilities = probability_columns(predictions.columns) if mode == MODE_CLASSIFICATION else {}
+    classes = define_keyed_views(
+        engine, config, mode, predictions, columns, metadata, metadata_id, join_as_integer, long_tags, key, list(probabilities.values())
+    )
 
     attributes = profile_attributes(engine, config, metadata, metadata_id, tag_sources, report)
     tags = assign_tag_aliases(tag_sources, list_tags, long_tags)
-    define_examples_view(engine, config, tag_file, attributes, tags, tag_sources, key, mode, classes is not None)
+    define_examples_view(engine, config, tag_file, attributes, tags, tag_sources, key, mode, classes is not None, len(probabilities))
 
     dataset = Dataset(
         config=config,
@@ -129,6 +134,7 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         hlp={},
         report=report,
         classes=classes,
+        probabilities={name: probability_alias(index) for index, name in enumerate(probabilities)},
     )
     dataset.counts = count_rows(dataset)
     fill_report(dataset, report, predictions, columns["id"], metadata, metadata_id, key)

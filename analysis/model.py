@@ -111,6 +111,9 @@ class Dataset:
     classes: list[str] | None = None
     # Counts over all analysed examples, computed once when the files are opened.
     counts: Counts | None = None
+    # Per-class probability columns of ``examples``: class text (from a
+    # ``prob_<class>`` column name) to the generated column name (``pr0``).
+    probabilities: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_score(self) -> bool:

@@ -35,6 +35,24 @@ _MAX_CLASSES_CHECKED = 10_000
 _MAX_CODED_CLASSES = 64
 
 
+# Prefix of the per-class probability columns of a predictions file: ``prob_cat`` is the probability of class "cat".
+PROBABILITY_PREFIX = "prob_"
+
+
+def probability_columns(columns: list[str]) -> dict[str, str]:
+    """Map each class named by a ``prob_<class>`` column (prefix in any case) to that column, in file order."""
+    found: dict[str, str] = {}
+    for column in columns:
+        if column[: len(PROBABILITY_PREFIX)].lower() == PROBABILITY_PREFIX and len(column) > len(PROBABILITY_PREFIX):
+            found.setdefault(column[len(PROBABILITY_PREFIX) :], column)
+    return found
+
+
+def probability_alias(index: int) -> str:
+    """Return the generated column name of ``examples`` holding the ``index``-th per-class probability."""
+    return f"pr{index}"
+
+
 def _id_expression(column: str, duckdb_type: str, as_integer: bool) -> str:
     if as_integer:
         return f"CAST({quote_ident(column)} AS BIGINT)"
@@ -74,6 +92,7 @@ def define_keyed_views(
     as_integer: bool,
     long_tags: tuple[list[str], str] | None,
     key: str,
+    probabilities: list[str] = (),
 ) -> list[str] | None:
     """Define ``p`` (outcome per example), ``m`` (metadata) and ``tl`` (long tags), keyed by the normalised id.
 
@@ -84,6 +103,10 @@ def define_keyed_views(
 
     ``p.is_error`` is NULL where the outcome is undefined (a missing label,
     prediction, score or correct flag); such rows are counted, then dropped.
+
+    ``probabilities`` names the per-class probability columns of the
+    predictions file; ``p`` carries them as numbers (NULL where a value is not
+    a number) under :func:`probability_alias` names.
     """
     id_column = columns["id"]
     inner = [f"{_id_expression(id_column, predictions.types[id_column], as_integer)} AS _id"]
@@ -108,6 +131,8 @@ def define_keyed_views(
         codes = "CAST(NULL AS UTINYINT) AS label_code, CAST(NULL AS UTINYINT) AS prediction_code"
     score_column = columns["score"]
     inner.append(f"TRY_CAST({quote_ident(score_column)} AS DOUBLE) AS score" if score_column else "CAST(NULL AS DOUBLE) AS score")
+    for index, column in enumerate(probabilities):
+        inner.append(f"TRY_CAST({quote_ident(column)} AS DOUBLE) AS {probability_alias(index)}")
     correct_column = columns["correct"]
     if correct_column:
         flag = ex.flag(correct_column, predictions.types[correct_column])
@@ -122,9 +147,10 @@ def define_keyed_views(
     else:
         comparison = ">" if config.error_when == "above" else "<"
         is_error = f"score {comparison} {float(config.error_threshold)!r}"
+    carried = "".join(f"{probability_alias(index)}, " for index in range(len(probabilities)))
     engine.create_view(
         "p",
-        f"SELECT _id, label, prediction, {codes}, score, {is_error} AS is_error, true AS in_predictions "
+        f"SELECT _id, label, prediction, {codes}, score, {carried}{is_error} AS is_error, true AS in_predictions "
         f"FROM (SELECT {', '.join(inner)} FROM predictions_file)",
         code_params,
     )
@@ -157,8 +183,13 @@ def define_examples_view(
     key: str,
     mode: str,
     coded: bool,
+    probability_count: int = 0,
 ) -> None:
-    """Define ``example_rows`` (both files, fully outer-joined) and ``examples`` (analysed rows only)."""
+    """Define ``example_rows`` (both files, fully outer-joined) and ``examples`` (analysed rows only).
+
+    ``probability_count`` is the number of per-class probability columns that
+    :func:`define_keyed_views` put in ``p``; ``examples`` carries them too.
+    """
     params: list[object] = []
     metadata_select = [f"{quote_ident(key)} AS _id"]
     for attribute in attributes:
@@ -192,11 +223,14 @@ def define_examples_view(
 
     metadata_select.append("true AS in_metadata")
 
-    columns = ["id", "label", "prediction", "label_code", "prediction_code", "score", "is_error"]
+    probability_aliases = [probability_alias(index) for index in range(probability_count)]
+    columns = ["id", "label", "prediction", "label_code", "prediction_code", "score", *probability_aliases, "is_error"]
     columns += [a.alias for a in attributes]
     columns += [a.raw_alias for a in attributes if a.raw_alias is not None]
     columns += [t.alias for t in tags]
-    select = ["p._id AS id", "p.label", "p.prediction", "p.label_code", "p.prediction_code", "p.score", "p.is_error"]
+    select = ["p._id AS id", "p.label", "p.prediction", "p.label_code", "p.prediction_code", "p.score"]
+    select += [f"p.{alias}" for alias in probability_aliases]
+    select.append("p.is_error")
     select += [f"md.{a.alias}" for a in attributes]
     select += [f"md.{a.raw_alias}" for a in attributes if a.raw_alias is not None]
     select += tag_select

@@ -8,7 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from analysis import Dataset
-from analysis.charts import slice_error_rate_figure, tag_share_figure
+from analysis.charts import (
+    class_distribution_figure,
+    confusion_matrix_figure,
+    slice_error_rate_figure,
+    tag_share_figure,
+)
 from analysis.i18n import _
 from analysis.model import MODE_CORRECT_FLAG, MODE_PER_EXAMPLE_SCORE
 from ui.errors import escape_markdown
@@ -24,6 +29,13 @@ from ui.formatting import (
     show_table,
     signed_points,
 )
+from ui.url_state import notice_ignored, read_value, write_value
+
+# The confusion matrix view in the URL: ?matrix=counts (default) or ?matrix=normalised.
+MATRIX = "matrix"
+MATRIX_COUNTS = "counts"
+MATRIX_NORMALISED = "normalised"
+_MATRIX_KEY = "overview_matrix_view"
 
 # Header and load report --------------------------------------------------------
 
@@ -134,17 +146,45 @@ def show_no_classes(dataset: Dataset) -> None:
     st.info(escape_markdown(text), icon=":material/info:")
 
 
-def _imbalance_headline(code: str, label: str) -> tuple[str, str]:
-    """Return a short title and a plain-language explanation for an imbalance warning code."""
+def _worst_recall_sentence(summary: dict[str, Any]) -> str:
+    """Say how many examples of the class with the lowest recall the model finds, as counts a reader can picture."""
+    classes = summary["classes"]
+    matrix = summary["confusion_matrix"]["counts"]
+    measured = [(row["recall"], index) for index, row in enumerate(classes) if row["recall"] is not None]
+    if not measured:
+        return ""
+    recall, index = min(measured)
+    row = classes[index]
+    return _(
+        "It finds only {found} of the {support} '{label}' examples ({recall}).",
+        found=count(matrix[index][index]),
+        support=count(row["support"]),
+        label=row["label"],
+        recall=percent(recall),
+    )
+
+
+def _imbalance_headline(code: str, label: str, summary: dict[str, Any]) -> tuple[str, str]:
+    """Return a plain-language title and explanation for an imbalance warning code."""
+    if code == "accuracy_near_majority":
+        accuracy = summary["overall"]["accuracy"]
+        baseline = summary["imbalance"]["majority_class_accuracy"]
+        title = _(
+            "Accuracy {accuracy} is no better than always answering '{label}' ({baseline})",
+            accuracy=percent(accuracy),
+            label=label,
+            baseline=percent(baseline),
+        )
+        explanation = _(
+            "Most examples are '{label}', so a model that never looks at the input would score about the same.",
+            label=label,
+        )
+        worst = _worst_recall_sentence(summary)
+        if worst:
+            explanation += " " + worst
+        explanation += " " + _("Judge the model by balanced accuracy and by the recall of each class in the table below.")
+        return title, explanation
     texts = {
-        "accuracy_near_majority": (
-            _("Accuracy looks better than the model is"),
-            _(
-                "A model that always answers '{label}' would score about the same accuracy. "
-                "Judge this model by balanced accuracy and by the recall of each class in the table below.",
-                label=label,
-            ),
-        ),
         "rare_class": (
             _("Class '{label}' is rare", label=label),
             _("With so few examples, a handful of predictions can move its precision and recall a lot. Read them together with the support."),
@@ -166,9 +206,10 @@ def _imbalance_headline(code: str, label: str) -> tuple[str, str]:
 
 
 def show_imbalance(summary: dict[str, Any]) -> None:
+    """Show each imbalance warning as a callout: a plain title, the summary's message and what it means."""
     imbalance = summary["imbalance"]
     for warning in imbalance["warnings"]:
-        title, explanation = _imbalance_headline(warning["code"], warning["label"])
+        title, explanation = _imbalance_headline(warning["code"], warning["label"], summary)
         body = f"**{escape_markdown(title)}**\n\n{escape_markdown(warning['message'])}"
         if explanation:
             body += " " + escape_markdown(explanation)
@@ -207,6 +248,68 @@ def show_classes(summary: dict[str, Any]) -> None:
         },
     )
     show_notes(summary, "classes[")
+    st.plotly_chart(class_distribution_figure(summary["classes"]), key=f"class_chart:{summary['dataset']}")
+
+
+def _select_matrix_view() -> str:
+    """Draw the counts / row-normalised toggle, kept in step with ``?matrix=``, and return the view."""
+    views = [MATRIX_COUNTS, MATRIX_NORMALISED]
+    text = read_value(MATRIX)
+    chosen = MATRIX_COUNTS
+    if text in views:
+        chosen = text
+    elif text is not None:
+        notice_ignored(MATRIX, text, _("use {counts} or {normalised}.", counts=MATRIX_COUNTS, normalised=MATRIX_NORMALISED))
+        write_value(MATRIX, None)
+    st.session_state[_MATRIX_KEY] = chosen
+    labels = {MATRIX_COUNTS: _("Counts"), MATRIX_NORMALISED: _("Share of each label")}
+    st.segmented_control(
+        _("Show"),
+        views,
+        format_func=labels.get,
+        key=_MATRIX_KEY,
+        on_change=_store_matrix_view,
+        help=_("Share of each label divides every row by its total, so the diagonal is each class's recall."),
+    )
+    return chosen
+
+
+def _store_matrix_view() -> None:
+    # A segmented control can be cleared by clicking the chosen option again; that means the default.
+    value = st.session_state.get(_MATRIX_KEY) or MATRIX_COUNTS
+    write_value(MATRIX, None if value == MATRIX_COUNTS else value)
+
+
+def show_confusion(summary: dict[str, Any]) -> None:
+    """Show the confusion matrix as a heatmap (counts or row shares) and the most-confused pairs."""
+    st.subheader(_("Confusion matrix"))
+    view = _select_matrix_view()
+    matrix = summary["confusion_matrix"]
+    st.plotly_chart(
+        confusion_matrix_figure(matrix["classes"], matrix["counts"], normalised=view == MATRIX_NORMALISED),
+        key=f"confusion_matrix:{summary['dataset']}",
+    )
+
+    pairs = summary["confused_pairs"]
+    if not pairs:
+        st.caption(_("The model confuses no pair of classes."))
+        return
+    st.markdown(_("**Most-confused pairs**: the label and the class predicted in its place, most frequent first."))
+    frame = pd.DataFrame(
+        {
+            "label": [pair["label"] for pair in pairs],
+            "prediction": [pair["prediction"] for pair in pairs],
+            "count": [pair["count"] for pair in pairs],
+        }
+    )
+    show_table(
+        frame,
+        {
+            "label": _("label"),
+            "prediction": _("predicted as"),
+            "count": st.column_config.NumberColumn(_("examples"), format="localized"),
+        },
+    )
 
 
 # Slices --------------------------------------------------------------------------
