@@ -11,7 +11,6 @@ from analysis import Dataset
 from analysis.charts import (
     class_distribution_figure,
     confusion_matrix_figure,
-    slice_error_rate_figure,
     tag_share_figure,
 )
 from analysis.i18n import _
@@ -29,7 +28,7 @@ from ui.formatting import (
     show_table,
     signed_points,
 )
-from ui.url_state import notice_ignored, read_value, write_value
+from ui.url_state import notice_ignored, read_value, shared_parameters, write_value
 
 # The confusion matrix view in the URL: ?matrix=counts (default) or ?matrix=normalised.
 MATRIX = "matrix"
@@ -315,26 +314,25 @@ def show_confusion(summary: dict[str, Any]) -> None:
 # Slices --------------------------------------------------------------------------
 
 
+# How many slices the Overview lists; the Slices page shows every one.
+WORST_SLICES = 10
+
+
 def show_slices(dataset: Dataset, summary: dict[str, Any]) -> None:
-    st.subheader(_("Slices"))
+    """List the slices with the largest gap to overall, over all attributes, and link to the Slices page."""
+    st.subheader(_("Worst slices"))
     rows = summary["slices"]
-    attributes = list(dict.fromkeys(row["column"] for row in rows))
-    if not attributes:
+    if not rows:
         st.info(_("No attribute to slice by: add a metadata file, or list its columns under [slices] attributes."))
         return
 
-    # The option None means all attributes. Column names are strings, so None cannot collide with one.
-    chosen = st.selectbox(
-        _("Attribute"),
-        [*attributes, None],
-        format_func=lambda name: _("all attributes, largest gap first") if name is None else name,
-        key=f"slice_attribute:{summary['dataset']}",
+    table_rows = sorted(rows, key=lambda row: (row["gap_to_overall"] is None, -(row["gap_to_overall"] or 0)))[:WORST_SLICES]
+    st.caption(
+        _(
+            "The {count} slices whose error rate is furthest above the overall error rate, over every attribute.",
+            count=len(table_rows),
+        )
     )
-    if chosen is None:
-        table_rows = sorted(rows, key=lambda row: (row["gap_to_overall"] is None, -(row["gap_to_overall"] or 0)))
-    else:
-        table_rows = [row for row in rows if row["column"] == chosen]
-
     level = _("{level:.0%} interval", level=dataset.config.confidence_level)
     frame = pd.DataFrame(
         {
@@ -363,9 +361,12 @@ def show_slices(dataset: Dataset, summary: dict[str, Any]) -> None:
             ),
         },
     )
-    if chosen is not None:
-        figure = slice_error_rate_figure(rows, chosen, summary["overall"]["error_rate"])
-        st.plotly_chart(figure, key=f"slice_chart:{summary['dataset']}:{chosen}")
+    st.page_link(
+        "pages/1_Slices.py",
+        label=_("See every slice, with charts and examples, on the Slices page"),
+        icon=":material/segment:",
+        query_params=shared_parameters(),
+    )
 
 
 # Tags and what-if ---------------------------------------------------------------------
