@@ -22,7 +22,7 @@ from sklearn.metrics import (
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_config, load_dataset, summarize
-from ui.data import DATA_ROOT_VARIABLE, DEFAULT_DATA_ROOT, data_root, dataset_fingerprint, list_datasets
+from ui.data import DATA_ROOT_VARIABLE, DEMO_VARIABLE, DEFAULT_DATA_ROOT, data_root, dataset_fingerprint, list_datasets
 from ui.formatting import PERCENT_FORMAT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -753,3 +753,16 @@ def test_cifar10_one_vs_rest_and_confidence(tmp_path, monkeypatch):
     assert chart(app, "overview_roc")["layout"]["title"]["text"] == f"ROC curve (AUC {auc:.3f})"
     assert chart(app, "overview_confidence_calibration")["layout"]["title"]["text"] == "Reliability of the confidence"
     assert metric_values(app)["Accuracy"] == f"{100 * (frame['true_label'] == frame['pred_label']).mean():.1f}%"
+
+
+def test_demo_mode_hides_data_folder(monkeypatch):
+    shown = [caption.value for caption in run_page("speech_commands").sidebar.caption]
+    assert any(text.startswith("Data folder:") for text in shown)
+
+    monkeypatch.setenv(DEMO_VARIABLE, "1")
+    demo = run_page("speech_commands")
+    demo_captions = [caption.value for caption in demo.sidebar.caption]
+
+    assert not demo.exception
+    assert not any(text.startswith("Data folder:") for text in demo_captions)
+    assert "Read-only demo: edits and file writes are turned off." in demo_captions

@@ -84,7 +84,9 @@ def select_dataset() -> Path:
     names = list_datasets(root)
     upload = current_upload()
     upload_name = upload[1] if upload is not None else None
-    st.sidebar.caption(_("Data folder: {root}", root=escape_markdown(str(root))))
+    # A shared demo does not show the server's folders to its visitors.
+    if not demo_mode():
+        st.sidebar.caption(_("Data folder: {root}", root=escape_markdown(str(root))))
     if not names and upload is None:
         draw_upload_form(demo_mode(), on_open=_choose_upload)
         _stop_without_datasets(root)
