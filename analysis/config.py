@@ -60,7 +60,16 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "error_threshold": float,
         "error_when": str,
     },
-    "statistics": {"confidence_level": float},
+    "statistics": {
+        "confidence_level": float,
+        "fdr_q": float,
+        "min_gap": float,
+        "min_support": int,
+        "alpha": float,
+        "power": float,
+        "bootstrap_samples": int,
+        "seed": int,
+    },
 }
 
 
@@ -102,7 +111,15 @@ class DatasetConfig:
     error_threshold: float | None = None
     error_when: str = "above"
 
+    # Statistics settings, documented in analysis.significance.
     confidence_level: float = 0.95
+    fdr_q: float = 0.05
+    min_gap: float = 0.02
+    min_support: int = 30
+    alpha: float = 0.05
+    power: float = 0.8
+    bootstrap_samples: int = 1000
+    seed: int = 0
 
     @property
     def display_name(self) -> str:
@@ -272,6 +289,13 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         error_threshold=float(task["error_threshold"]) if "error_threshold" in task else None,
         error_when=task.get("error_when", "above"),
         confidence_level=float(statistics.get("confidence_level", 0.95)),
+        fdr_q=float(statistics.get("fdr_q", 0.05)),
+        min_gap=float(statistics.get("min_gap", 0.02)),
+        min_support=statistics.get("min_support", 30),
+        alpha=float(statistics.get("alpha", 0.05)),
+        power=float(statistics.get("power", 0.8)),
+        bootstrap_samples=statistics.get("bootstrap_samples", 1000),
+        seed=statistics.get("seed", 0),
     )
     validate(config, path)
     return config
@@ -289,6 +313,7 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
             _("In {file}, statistics.confidence_level = {value} must be between 0 and 1.", file=origin, value=config.confidence_level),
             _("Use for example 0.95."),
         )
+    _validate_statistics(config, origin)
     if config.tag_separator == "":
         raise ConfigError(
             _("In {file}, the tag separator is empty.", file=origin),
@@ -310,6 +335,32 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
             _("In {file}, both a correct-flag column and an error threshold are set.", file=origin),
             _("Use one way of marking errors: columns.correct, or task.error_threshold with columns.score."),
         )
+
+
+def _validate_statistics(config: DatasetConfig, origin: Path | str) -> None:
+    """Check the [statistics] values that must lie strictly between 0 and 1, or be large enough."""
+    for key, example in (("fdr_q", "0.05"), ("alpha", "0.05"), ("power", "0.8")):
+        value = getattr(config, key)
+        if not 0 < value < 1:
+            raise ConfigError(
+                _("In {file}, statistics.{key} = {value} must be between 0 and 1.", file=origin, key=key, value=value),
+                _("Use for example {example}.", example=example),
+            )
+    if not 0 <= config.min_gap < 1:
+        raise ConfigError(
+            _("In {file}, statistics.min_gap = {value} must be at least 0 and below 1.", file=origin, value=config.min_gap),
+            _("Write the gap as a fraction: 0.02 means 2 points."),
+        )
+    for key, value, minimum in (
+        ("min_support", config.min_support, 0),
+        ("bootstrap_samples", config.bootstrap_samples, 100),
+        ("seed", config.seed, 0),
+    ):
+        if value < minimum:
+            raise ConfigError(
+                _("In {file}, statistics.{key} = {value} is too small.", file=origin, key=key, value=value),
+                _("Use a whole number of at least {minimum}.", minimum=minimum),
+            )
 
 
 def find_dataset_file(folder: Path) -> Path:
