@@ -243,3 +243,14 @@ def slices_report(dataset: Dataset, analysis: SliceAnalysis, example_filter: Exa
             "slices": shown,
         }
     )
+
+
+def intersection_table(
+    dataset: Dataset, spec: MetricSpec, first: Dimension, second: Dimension, example_filter: ExampleFilter | None = None
+) -> list[dict[str, Any]]:
+    """Return one JSON-ready cell per pair of values of ``first`` and ``second`` that occurs, tested against the rest.
+
+    The p-values are adjusted over the cells of this table only.
+    """
+    analysis = analyse_slices(dataset, spec, [(first, second)], example_filter)
+    return to_json(analysis.slices)
