@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import math
 
-from scipy.optimize import brentq
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from analysis.i18n import _, ngettext
-
-# Largest slice size that required_support searches; beyond it the answer is "more than this".
-MAX_SEARCHED_SUPPORT = 10**9
-
 
 def detectable_gap(support: int, rest: int, base_rate: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Return the smallest gap above ``base_rate`` that a slice of ``support`` examples can detect against ``rest``.
@@ -41,26 +36,19 @@ def detectable_gap(support: int, rest: int, base_rate: float, alpha: float = 0.0
     return math.sin(angle) ** 2 - base_rate
 
 
-def required_support(gap: float, rest: int, base_rate: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Return the smallest slice size that detects a rate of ``base_rate + gap`` against ``rest`` examples.
+def required_support(gap: float, ratio: float, base_rate: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Return the smallest slice size that detects a rate of ``base_rate + gap`` against the rest.
 
-    The rest keeps its size while the slice grows, so the answer is NaN when
-    the rest alone is too small to reach the requested power, whatever the
-    slice size, or when ``base_rate + gap`` is not a rate.
+    The rest grows with the slice, keeping ``ratio`` = rest size / slice size,
+    as when more data is collected in the current proportions. Returns NaN
+    when ``ratio`` is not positive (an empty slice or no rest) or when
+    ``base_rate + gap`` is not a rate.
     """
-    if gap <= 0 or rest <= 0 or not 0 <= base_rate < base_rate + gap <= 1:
+    if gap <= 0 or not ratio > 0 or math.isinf(ratio) or not 0 <= base_rate < base_rate + gap <= 1:
         return math.nan
     effect = abs(proportion_effectsize(base_rate + gap, base_rate))
-    analysis = NormalIndPower()
-
-    def shortfall(size: float) -> float:
-        return analysis.power(effect, nobs1=size, alpha=alpha, ratio=rest / size, alternative="two-sided") - power
-
-    if shortfall(MAX_SEARCHED_SUPPORT) < 0:
-        return math.nan
-    if shortfall(1) >= 0:
-        return 1
-    return math.ceil(brentq(shortfall, 1, MAX_SEARCHED_SUPPORT, xtol=1e-6))
+    size = NormalIndPower().solve_power(effect_size=effect, nobs1=None, ratio=ratio, alpha=alpha, power=power, alternative="two-sided")
+    return float(math.ceil(size))
 
 
 def format_points(gap: float) -> str:
@@ -88,10 +76,7 @@ def detectable_gap_sentence(support: int, gap: float) -> str:
 def required_support_sentence(gap: float, support: float) -> str:
     """Say how many examples a slice needs for a gap of ``gap`` (``support`` from :func:`required_support`)."""
     if math.isnan(support):
-        return _(
-            "A gap of {points} points cannot be told apart from noise here, whatever the slice size: the rest of the data is too small.",
-            points=format_points(gap),
-        )
+        return _("No slice size can be given for a gap of {points} points: the slice is empty or the gap goes beyond a rate of 100%.", points=format_points(gap))
     return ngettext(
         "A gap of {points} points needs a slice of at least {count} example to be told apart from noise.",
         "A gap of {points} points needs a slice of at least {count} examples to be told apart from noise.",

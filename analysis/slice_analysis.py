@@ -7,7 +7,8 @@ For each slice the analysis reports the metric with its interval, the gap to
 overall, the comparison with the rest of the data (p-value, Benjamini-Hochberg
 adjusted p-value over every slice of the analysis, flag; see
 :mod:`analysis.significance`) and the smallest gap its support can detect
-(:mod:`analysis.power`).
+(:mod:`analysis.power`), with the support a slice would need to detect a gap
+of ``[statistics] min_gap`` if more data came in the current proportions.
 
 The gap to overall is measured so that a positive gap means worse: the
 slice's error rate, false-positive or false-negative rate minus the overall
@@ -24,7 +25,7 @@ from analysis.errors import InputError
 from analysis.filters import ExampleFilter
 from analysis.i18n import _
 from analysis.model import Dataset
-from analysis.power import detectable_gap, detectable_gap_sentence
+from analysis.power import detectable_gap, detectable_gap_sentence, required_support, required_support_sentence
 from analysis.significance import compare_groups
 from analysis.slice_metrics import (
     FALSE_NEGATIVE_RATE,
@@ -119,7 +120,8 @@ def analyse_slices(
             # Each grouping splits the same examples, so the first one's groups add up to all of them.
             for counts in per_group.values():
                 overall = overall + counts
-        found += [(grouping, values, counts) for values, counts in sorted(per_group.items(), key=_value_order)]
+        order = _value_order(dataset, grouping)
+        found += [(grouping, values, counts) for values, counts in sorted(per_group.items(), key=lambda item: order(item[0]))]
 
     overall_counts = metric_counts(spec, overall, positive)
     overall_value = ratio(overall_counts.hits, overall_counts.support)
@@ -137,9 +139,26 @@ def analyse_slices(
     return SliceAnalysis(spec.name, overall_row, rows)
 
 
-def _value_order(item: tuple[tuple, GroupCounts]) -> tuple:
-    values, _counts = item
-    return tuple((value is None, str(value)) for value in values)
+def _value_order(dataset: Dataset, grouping: tuple[Dimension, ...]):
+    """Return a sort key for the value tuples of ``grouping``: bins and kept top values in their order, others as text.
+
+    Tag values sort with the examples carrying the tag first.
+    """
+    positions = []
+    for dimension in grouping:
+        bins = dataset.attribute(dimension.name).bins if dimension.kind == ATTRIBUTE else []
+        positions.append({value: index for index, value in enumerate(bins)})
+
+    def key(values: tuple) -> tuple:
+        parts = []
+        for dimension, known, value in zip(grouping, positions, values):
+            if dimension.kind == TAG:
+                parts.append((0, not value, ""))
+            else:
+                parts.append((known.get(value, len(known)), False, str(value)))
+        return tuple(parts)
+
+    return key
 
 
 def _slice_row(dataset, spec, grouping, values, counts, measured, significance, overall_counts, overall_bad_rate, chosen_class, positive) -> dict[str, Any]:
@@ -160,6 +179,9 @@ def _slice_row(dataset, spec, grouping, values, counts, measured, significance, 
     detectable = detectable_gap(measured.support, rest, overall_bad_rate, config.alpha, config.power)
     if math.isnan(detectable):
         notes["detectable_gap"] = _("No gap of this metric can be detected with this support against the rest of the data.")
+    needed = required_support(config.min_gap, ratio(rest, measured.support), overall_bad_rate, config.alpha, config.power)
+    if math.isnan(needed):
+        notes["support_needed"] = _("Undefined: the slice is empty, or the overall rate plus min_gap goes beyond 100%.")
     metrics, reasons = group_metrics(counts, config, chosen_class, positive)
     for name, reason in reasons.items():
         notes[f"metrics.{name}"] = reason
@@ -175,7 +197,8 @@ def _slice_row(dataset, spec, grouping, values, counts, measured, significance, 
         **significance.as_dict(),
         "below_min_support": measured.support < config.min_support,
         "detectable_gap": detectable,
-        "guidance": detectable_gap_sentence(measured.support, detectable),
+        "support_needed": needed,
+        "guidance": [detectable_gap_sentence(measured.support, detectable), required_support_sentence(config.min_gap, needed)],
         "metrics": metrics,
         "notes": notes,
     }

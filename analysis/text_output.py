@@ -203,7 +203,7 @@ def render_slices(report: dict[str, Any]) -> str:
     small = [row for row in report["slices"] if row["below_min_support"]]
     if small:
         lines += ["", _("Too small to judge")]
-        lines += [f"  {describe_predicates(row['predicates'])}: {row['guidance']}" for row in small]
+        lines += [f"  {describe_predicates(row['predicates'])}: {' '.join(row['guidance'])}" for row in small]
     return "\n".join(lines) + "\n"
 
 

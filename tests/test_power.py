@@ -55,27 +55,24 @@ def test_detectable_gap_undefined(support, rest, base_rate):
     assert math.isnan(detectable_gap(support, rest, base_rate))
 
 
-@pytest.mark.parametrize("gap, rest, base_rate", [(0.05, 5_000, 0.1), (0.1, 2_000, 0.3), (0.02, 100_000, 0.02), (0.25, 900, 0.2)])
-def test_required_support_is_smallest(gap, rest, base_rate):
-    support = required_support(gap, rest, base_rate)
+@pytest.mark.parametrize("gap, ratio, base_rate", [(0.05, 10.0, 0.1), (0.1, 1.0, 0.3), (0.02, 50.0, 0.02), (0.25, 3.5, 0.2)])
+def test_required_support_is_smallest(gap, ratio, base_rate):
+    support = required_support(gap, ratio, base_rate)
 
-    assert normal_power(base_rate + gap, base_rate, support, rest, 0.05) >= 0.8
-    assert normal_power(base_rate + gap, base_rate, support - 1, rest, 0.05) < 0.8
+    assert normal_power(base_rate + gap, base_rate, support, ratio * support, 0.05) >= 0.8 - 1e-6
+    assert normal_power(base_rate + gap, base_rate, support - 1, ratio * (support - 1), 0.05) < 0.8
 
 
-def test_required_support_matches_statsmodels_for_equal_groups():
-    # With the rest as large as the slice, statsmodels' solve_power answers directly.
+def test_required_support_matches_statsmodels():
     effect = proportion_effectsize(0.3, 0.2)
-    expected = NormalIndPower().solve_power(effect_size=effect, nobs1=None, ratio=1.0, alpha=0.05, power=0.8)
+    expected = NormalIndPower().solve_power(effect_size=effect, nobs1=None, ratio=4.0, alpha=0.01, power=0.9)
 
-    support = required_support(0.1, math.ceil(expected), 0.2)
-
-    assert support == math.ceil(expected)
+    assert required_support(0.1, 4.0, 0.2, alpha=0.01, power=0.9) == math.ceil(expected)
 
 
-@pytest.mark.parametrize("gap, rest, base_rate", [(0.02, 30, 0.1), (0.0, 1_000, 0.1), (0.2, 1_000, 0.9), (0.1, 0, 0.1)])
-def test_required_support_undefined(gap, rest, base_rate):
-    assert math.isnan(required_support(gap, rest, base_rate))
+@pytest.mark.parametrize("gap, ratio, base_rate", [(0.0, 10.0, 0.1), (0.2, 10.0, 0.9), (0.1, 0.0, 0.1), (0.1, math.nan, 0.1), (0.1, math.inf, 0.1)])
+def test_required_support_undefined(gap, ratio, base_rate):
+    assert math.isnan(required_support(gap, ratio, base_rate))
 
 
 def test_detectable_gap_sentence_wording():
@@ -86,4 +83,4 @@ def test_detectable_gap_sentence_wording():
 
 def test_required_support_sentence_wording():
     assert required_support_sentence(0.05, 1_234) == "A gap of 5.0 points needs a slice of at least 1234 examples to be told apart from noise."
-    assert "whatever the slice size" in required_support_sentence(0.02, math.nan)
+    assert "No slice size can be given for a gap of 2.0 points" in required_support_sentence(0.02, math.nan)

@@ -154,7 +154,9 @@ def test_group_b_flagged_and_c_too_small(write_dataset):
     assert not rows["a"]["flagged"]
     assert rows["c"]["below_min_support"]
     assert not rows["c"]["flagged"]
-    assert rows["c"]["guidance"].startswith(f"With {rows['c']['support']} examples")
+    assert rows["c"]["guidance"][0].startswith(f"With {rows['c']['support']} examples")
+    assert rows["c"]["support_needed"] > rows["c"]["support"]
+    assert rows["c"]["guidance"][1].startswith("A gap of 2.0 points needs a slice of at least")
 
 
 def test_multiclass_f1_matches_sklearn(write_dataset):

@@ -34,6 +34,7 @@ SLICE_KEYS = {
     "flagged",
     "below_min_support",
     "detectable_gap",
+    "support_needed",
     "guidance",
     "metrics",
     "notes",
