@@ -99,7 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--min-support",
         type=_non_negative_integer,
         metavar="N",
-        help=_("smallest support for a flag, overriding [statistics] min_support (default 30)"),
+        help=_("smallest support for a flag; overrides [statistics] min_support, which is 30 unless set"),
     )
     slices.add_argument("--top", type=_positive_integer, metavar="K", help=_("show only the K worst slices"))
     # Options of automatic slice discovery (conjunctions of predicates) belong here.

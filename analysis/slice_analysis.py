@@ -107,8 +107,13 @@ def analyse_slices(
     example_filter = example_filter or ExampleFilter()
     where, params = example_filter.where(dataset)
     classes = dataset_classes(dataset)
-    positive = positive_class(dataset) if spec.kind in (FALSE_POSITIVE_RATE, FALSE_NEGATIVE_RATE) else None
-    chosen_class = spec.class_name or (positive if positive is not None else None)
+    if spec.kind in (FALSE_POSITIVE_RATE, FALSE_NEGATIVE_RATE):
+        positive = positive_class(dataset)
+    else:
+        # Other metrics still report the binary rates of each slice when the task defines them.
+        binary = dataset.config.positive_class is not None and len(classes) <= 2
+        positive = dataset.config.positive_class if binary else None
+    chosen_class = spec.class_name or positive
 
     found: list[tuple[tuple[Dimension, ...], tuple, GroupCounts]] = []
     overall = empty_counts(classes)
@@ -205,7 +210,7 @@ def _slice_row(dataset, spec, grouping, values, counts, measured, significance, 
 
 
 def to_json(value: Any) -> Any:
-    """Replace NaN with None, recursively, for strict JSON; each row's ``notes`` says why a value is null."""
+    """Replace NaN with None, recursively, for strict JSON; each row's ``notes`` gives the reason a value is null."""
     if isinstance(value, dict):
         return {key: to_json(item) for key, item in value.items()}
     if isinstance(value, list):

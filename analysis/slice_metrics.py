@@ -62,10 +62,6 @@ class MetricSpec:
     def name(self) -> str:
         return f"{self.kind}:{self.class_name}" if self.class_name is not None else self.kind
 
-    @property
-    def higher_is_worse(self) -> bool:
-        return self.kind not in CLASS_METRICS
-
 
 def parse_metric(text: str, dataset: Dataset) -> MetricSpec:
     """Read ``error_rate``, ``fpr``, ``fnr``, ``recall:CLASS`` or ``precision:CLASS`` and check it fits the dataset."""

@@ -165,6 +165,7 @@ def render_slices(report: dict[str, Any]) -> str:
     """Render the slices report: the overall value, one table row per slice, and the sample-size guidance."""
     settings = report["settings"]
     overall = report["overall"]
+
     lines = [_("Dataset: {name}", name=report["dataset"])]
     if report["filter"]["description"]:
         lines.append(_("Filter: {description}", description=report["filter"]["description"]))
@@ -182,6 +183,7 @@ def render_slices(report: dict[str, Any]) -> str:
         )
     )
     lines.append("")
+
     lines += _table(
         [_("slice"), _("support"), report["metric"], _("interval"), _("gap to overall"), _("p-value"), _("adjusted p"), _("flag")],
         [
@@ -198,8 +200,10 @@ def render_slices(report: dict[str, Any]) -> str:
             for row in report["slices"]
         ],
     )
+
     if len(report["slices"]) < report["slices_tested"]:
         lines.append(_("  ... {count} more slices tested; they are in the JSON output without --top", count=report["slices_tested"] - len(report["slices"])))
+
     small = [row for row in report["slices"] if row["below_min_support"]]
     if small:
         lines += ["", _("Too small to judge")]
