@@ -74,9 +74,9 @@ def resolve_dimension(dataset: Dataset, text: str) -> Dimension:
 
 
 def attribute_dimensions(dataset: Dataset, names: list[str] | None = None) -> list[Dimension]:
-    """Return the named attributes (all when ``names`` is empty or None), in the dataset's order for all."""
+    """Return the named attributes, each once (all when ``names`` is empty or None, in the dataset's order)."""
     if names:
-        return [Dimension(ATTRIBUTE, a.name, a.alias) for a in (dataset.attribute(name) for name in names)]
+        return [Dimension(ATTRIBUTE, a.name, a.alias) for a in (dataset.attribute(name) for name in dict.fromkeys(names))]
     return [Dimension(ATTRIBUTE, a.name, a.alias) for a in dataset.attributes]
 
 
@@ -117,8 +117,8 @@ def analyse_slices(
 
     found: list[tuple[tuple[Dimension, ...], tuple, GroupCounts]] = []
     overall = empty_counts(classes)
-    for index, grouping in enumerate(groupings):
-        frame = count_confusion(dataset, [dimension.alias for dimension in grouping], where, params)
+    frames = count_confusion(dataset, [[dimension.alias for dimension in grouping] for grouping in groupings], where, params)
+    for index, (grouping, frame) in enumerate(zip(groupings, frames)):
         columns = [f"g{position}" for position in range(len(grouping))]
         per_group = group_counts(frame, classes, columns)
         if index == 0:

@@ -1,8 +1,9 @@
 """Metrics beyond accuracy per slice, from confusion counts counted in DuckDB.
 
-One GROUP BY over ``examples`` (under the global filter) returns, per group
-of examples and per (label, prediction) pair, the number of examples. Every
-metric of a group comes from that small confusion matrix:
+One GROUP BY GROUPING SETS query over ``examples`` (under the global filter)
+returns, per group of examples and per (label, prediction) pair, the number
+of examples, for every grouping in one scan. Every metric of a group comes
+from that small confusion matrix:
 
 - error rate: errors / examples;
 - precision, recall and F1 of a chosen class, as scikit-learn defines them;
@@ -122,28 +123,46 @@ def positive_class(dataset: Dataset) -> str:
 # ---------------------------------------------------------------- counting
 
 
-def count_confusion(dataset: Dataset, columns: list[str], where: str = "true", params: tuple = ()) -> pd.DataFrame:
-    """Count examples per group and (label, prediction) pair with one GROUP BY over ``examples``.
+def count_confusion(dataset: Dataset, groupings: list[list[str]], where: str = "true", params: tuple = ()) -> list[pd.DataFrame]:
+    """Count examples per group and (label, prediction) pair, for several groupings in one scan of ``examples``.
 
-    ``columns`` are generated column aliases of ``examples`` (a0, t1, ...);
-    ``where`` and ``params`` come from :meth:`ExampleFilter.where`. The result
-    has the columns g0, g1, ... (group values), label, prediction, n and errors.
-    Label and prediction are null in modes without classes.
+    Each grouping is a list of generated column aliases of ``examples`` (a0,
+    t1, ...); ``where`` and ``params`` come from :meth:`ExampleFilter.where`.
+    One GROUP BY GROUPING SETS query counts them all. Returns one frame per
+    grouping with the columns g0, g1, ... (that grouping's values), label,
+    prediction, n and errors; label and prediction are null in modes without
+    classes.
     """
-    groups = [f"{quote_ident(column)} AS g{index}" for index, column in enumerate(columns)]
-    outcome = ["label", "prediction"] if dataset.has_classes else ["CAST(NULL AS VARCHAR) AS label", "CAST(NULL AS VARCHAR) AS prediction"]
-    group_by = [f"g{index}" for index in range(len(columns))] + (["label", "prediction"] if dataset.has_classes else [])
-    return dataset.engine.query(
+    columns = list(dict.fromkeys(alias for grouping in groupings for alias in grouping))
+    outcome = ["label", "prediction"] if dataset.has_classes else []
+    # A set listed twice would count its rows twice, so each distinct set of columns is listed once.
+    distinct = list(dict.fromkeys(frozenset(grouping) for grouping in groupings))
+    sets = [f"({', '.join([quote_ident(alias) for alias in sorted(members)] + outcome)})" for members in distinct]
+    markers = [f"GROUPING({quote_ident(alias)}) AS {quote_ident('grouped_' + alias)}" for alias in columns]
+    frame = dataset.engine.query(
         f"""
-        SELECT {', '.join(groups + outcome)},
+        SELECT {', '.join([quote_ident(alias) for alias in columns] + outcome + markers)},
             CAST(count(*) AS BIGINT) AS n,
             CAST(count(*) FILTER (WHERE is_error) AS BIGINT) AS errors
         FROM examples
         WHERE {where}
-        {'GROUP BY ' + ', '.join(group_by) if group_by else ''}
+        GROUP BY GROUPING SETS ({', '.join(sets)})
         """,
         params,
     )
+    if not dataset.has_classes:
+        frame = frame.assign(label=None, prediction=None)
+
+    results = []
+    for grouping in groupings:
+        # GROUPING(column) is 0 exactly for the columns of the set that produced the row.
+        mine = pd.Series(True, index=frame.index)
+        for alias in columns:
+            mine &= frame["grouped_" + alias] == (0 if alias in grouping else 1)
+        part = frame.loc[mine, [*grouping, "label", "prediction", "n", "errors"]]
+        part.columns = [f"g{index}" for index in range(len(grouping))] + ["label", "prediction", "n", "errors"]
+        results.append(part.reset_index(drop=True))
+    return results
 
 
 @dataclass

@@ -107,6 +107,13 @@ def test_attribute_repeatable(capsys):
     assert names == {"accent", "device"}
 
 
+def test_attribute_named_twice_counted_once(capsys):
+    once = run_slices(capsys, ["--config", str(SPEECH), "--attribute", "accent"])
+    twice = run_slices(capsys, ["--config", str(SPEECH), "--attribute", "accent", "--attribute", "accent"])
+
+    assert twice["slices"] == once["slices"]
+
+
 def test_min_support_overrides_setting(capsys):
     report = run_slices(capsys, ["--config", str(SPEECH), "--min-support", "5000"])
 
