@@ -3,6 +3,9 @@
 Every command reads either a dataset file (``--config``) or input flags; flags
 override the file. Exit codes: 0 success, 2 bad input, configuration or usage,
 with a one-line message on stderr.
+
+Commands: ``summary`` (every number of the first analysis) and ``slices``
+(slices or intersections ranked by one metric, tested against the rest).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
+from analysis.slice_analysis import analyse_slices, slice_groupings, slices_report
+from analysis.slice_metrics import ERROR_RATE, METRIC_CHOICES, parse_metric
 from analysis.summary import summarize
+from analysis.text_output import render_slices, render_summary
 from analysis.workspace import Workspace
-from analysis.text_output import render_summary
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -70,29 +75,88 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="TAG=ACCURACY",
         help=_("what-if target accuracy for a tag (repeatable); default: every tag's HLP"),
     )
+    _add_filter_options(summary)
     summary.add_argument(
+        "--workspace",
+        type=Path,
+        help=_("workspace folder of the dashboard: use the HLP values typed there for this dataset (needs --config)"),
+    )
+    _add_output_options(summary)
+
+    slices = commands.add_parser("slices", help=_("slices ranked by one metric, each tested against the rest of the data"))
+    _add_input_options(slices)
+    slices.add_argument(
+        "--metric",
+        default=ERROR_RATE,
+        help=_("metric of the slices: {choices} (default: error_rate)", choices=", ".join(METRIC_CHOICES)),
+    )
+    slices.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=_("attribute to slice by (repeatable; default: every attribute)"),
+    )
+    slices.add_argument(
+        "--by",
+        metavar="ATTRIBUTE_OR_TAG",
+        help=_("second attribute or tag (tag:NAME) crossed with each attribute: one slice per pair of values"),
+    )
+    slices.add_argument(
+        "--min-support",
+        type=_non_negative_integer,
+        metavar="N",
+        help=_("smallest support for a flag; overrides [statistics] min_support, which is 30 unless set"),
+    )
+    slices.add_argument("--top", type=_positive_integer, metavar="K", help=_("show only the K worst slices"))
+    # Options of automatic slice discovery (conjunctions of predicates) belong here.
+    _add_filter_options(slices)
+    _add_output_options(slices)
+    return parser
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--keep",
         action="append",
         default=[],
         metavar="CONDITION",
         help=_("keep only examples matching tag:NAME or attr:NAME=VALUE (repeatable), as the dashboard's global filter"),
     )
-    summary.add_argument(
+    parser.add_argument(
         "--exclude",
         action="append",
         default=[],
         metavar="CONDITION",
         help=_("leave out examples matching tag:NAME or attr:NAME=VALUE (repeatable)"),
     )
-    summary.add_argument(
-        "--workspace",
-        type=Path,
-        help=_("workspace folder of the dashboard: use the HLP values typed there for this dataset (needs --config)"),
-    )
-    summary.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
-    summary.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
-    summary.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
-    return parser
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
+    parser.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
+    parser.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
+
+
+def _positive_integer(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("expected a whole number of at least 1, got {value!r}", value=text))
+    return value
+
+
+def _non_negative_integer(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("expected a whole number of at least 0, got {value!r}", value=text))
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("expected a whole number, got {value!r}", value=text)) from None
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -185,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
     with language:
+        if arguments.command == "slices":
+            return _run_slices(arguments)
         return _run_summary(arguments)
 
 
@@ -198,13 +264,34 @@ def _run_summary(arguments: argparse.Namespace) -> int:
     except AnalysisError as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT
+    return _write(arguments.format, summary, render_summary)
 
+
+def _run_slices(arguments: argparse.Namespace) -> int:
     try:
-        if arguments.format == "json":
-            json.dump(summary, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+        config = config_from_arguments(arguments)
+        if arguments.min_support is not None:
+            config = config.replace(min_support=arguments.min_support)
+        dataset = load_dataset(config)
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        spec = parse_metric(arguments.metric, dataset)
+        groupings = slice_groupings(dataset, arguments.attribute, arguments.by)
+        analysis = analyse_slices(dataset, spec, groupings, example_filter)
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = slices_report(dataset, analysis, example_filter, arguments.top)
+    return _write(arguments.format, report, render_slices)
+
+
+def _write(output_format: str, report: dict, render) -> int:
+    """Print ``report`` as JSON or as the text ``render`` makes of it."""
+    try:
+        if output_format == "json":
+            json.dump(report, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
             sys.stdout.write("\n")
         else:
-            sys.stdout.write(render_summary(summary))
+            sys.stdout.write(render(report))
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (for example `head`) closed the pipe early; that is not an error.

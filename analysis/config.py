@@ -68,7 +68,16 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "error_when": str,
         "score_kind": str,
     },
-    "statistics": {"confidence_level": float, "min_support": int},
+    "statistics": {
+        "confidence_level": float,
+        "fdr_q": float,
+        "min_gap": float,
+        "min_support": int,
+        "alpha": float,
+        "power": float,
+        "bootstrap_samples": int,
+        "seed": int,
+    },
 }
 
 
@@ -111,9 +120,15 @@ class DatasetConfig:
     error_when: str = "above"
     score_kind: str = SCORE_KIND_CONFIDENCE
 
+    # Statistics settings, documented in analysis.significance.
     confidence_level: float = 0.95
-    # Slices with fewer examples than this get a wide interval and are marked as small.
+    fdr_q: float = 0.05
+    min_gap: float = 0.02
     min_support: int = 30
+    alpha: float = 0.05
+    power: float = 0.8
+    bootstrap_samples: int = 1000
+    seed: int = 0
 
     @property
     def display_name(self) -> str:
@@ -284,7 +299,13 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         error_when=task.get("error_when", "above"),
         score_kind=task.get("score_kind", SCORE_KIND_CONFIDENCE),
         confidence_level=float(statistics.get("confidence_level", 0.95)),
+        fdr_q=float(statistics.get("fdr_q", 0.05)),
+        min_gap=float(statistics.get("min_gap", 0.02)),
         min_support=statistics.get("min_support", 30),
+        alpha=float(statistics.get("alpha", 0.05)),
+        power=float(statistics.get("power", 0.8)),
+        bootstrap_samples=statistics.get("bootstrap_samples", 1000),
+        seed=statistics.get("seed", 0),
     )
     validate(config, path)
     return config
@@ -310,32 +331,62 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
             _("In {file}, statistics.confidence_level = {value} must be between 0 and 1.", file=origin, value=config.confidence_level),
             _("Use for example 0.95."),
         )
+    _validate_statistics(config, origin)
     if config.tag_separator == "":
         raise ConfigError(
             _("In {file}, the tag separator is empty.", file=origin),
             _("Set separator to the character between tags, for example \";\"."),
         )
-    for key, value, minimum in (
-        ("max_categories", config.max_categories, 2),
-        ("top_categories", config.top_categories, 1),
-        ("numeric_bins", config.numeric_bins, 2),
-        ("max_numeric_values", config.max_numeric_values, 2),
-    ):
-        if value < minimum:
-            raise ConfigError(
-                _("In {file}, slices.{key} = {value} is too small.", file=origin, key=key, value=value),
-                _("Use a whole number of at least {minimum}.", minimum=minimum),
-            )
-    if config.min_support < 1:
-        raise ConfigError(
-            _("In {file}, statistics.min_support = {value} is too small.", file=origin, value=config.min_support),
-            _("Use a whole number of examples of at least 1, for example 30."),
-        )
+    _check_minimums(
+        "slices",
+        (
+            ("max_categories", config.max_categories, 2),
+            ("top_categories", config.top_categories, 1),
+            ("numeric_bins", config.numeric_bins, 2),
+            ("max_numeric_values", config.max_numeric_values, 2),
+        ),
+        origin,
+    )
     if config.per_example_score_mode and config.correct_column:
         raise ConfigError(
             _("In {file}, both a correct-flag column and an error threshold are set.", file=origin),
             _("Use one way of marking errors: columns.correct, or task.error_threshold with columns.score."),
         )
+
+
+def _validate_statistics(config: DatasetConfig, origin: Path | str) -> None:
+    """Check the [statistics] values that must lie strictly between 0 and 1, or be large enough."""
+    for key, example in (("fdr_q", "0.05"), ("alpha", "0.05"), ("power", "0.8")):
+        value = getattr(config, key)
+        if not 0 < value < 1:
+            raise ConfigError(
+                _("In {file}, statistics.{key} = {value} must be between 0 and 1.", file=origin, key=key, value=value),
+                _("Use for example {example}.", example=example),
+            )
+    if not 0 <= config.min_gap < 1:
+        raise ConfigError(
+            _("In {file}, statistics.min_gap = {value} must be at least 0 and below 1.", file=origin, value=config.min_gap),
+            _("Write the gap as a fraction: 0.02 means 2 points."),
+        )
+    _check_minimums(
+        "statistics",
+        (
+            ("min_support", config.min_support, 1),
+            ("bootstrap_samples", config.bootstrap_samples, 100),
+            ("seed", config.seed, 0),
+        ),
+        origin,
+    )
+
+
+def _check_minimums(section: str, checks: tuple[tuple[str, int, int], ...], origin: Path | str) -> None:
+    """Raise ConfigError for the first (key, value, minimum) whose whole-number value is below its minimum."""
+    for key, value, minimum in checks:
+        if value < minimum:
+            raise ConfigError(
+                _("In {file}, {section}.{key} = {value} is too small.", file=origin, section=section, key=key, value=value),
+                _("Use a whole number of at least {minimum}.", minimum=minimum),
+            )
 
 
 def find_dataset_file(folder: Path) -> Path:
