@@ -49,8 +49,8 @@ VIEWPORT = {"width": 1280, "height": 1000}
 
 SERVER_START_SECONDS = 60
 SERVER_STOP_SECONDS = 10
-# The first run of a page opens the dataset and computes its summary; a few
-# seconds on the sample data, more on a busy 2-core machine.
+# The first run of a page opens the dataset and computes its summary. That
+# takes a few seconds on the sample data, and longer on a busy 2-core machine.
 EXPECT_TIMEOUT_MS = 30_000
 
 # Variables that would change what the server shows, whatever the shell exports.

@@ -19,7 +19,6 @@ from playwright.sync_api import Locator, Page, expect
 # The app root carries the state of the script run and of the server connection.
 IDLE_APP = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 CHART = ".js-plotly-plot"
-CHART_SURFACE = ".js-plotly-plot .main-svg"
 BAR = ".bars .point path"
 HOVER_LABEL = ".hoverlayer .hovertext"
 

@@ -84,13 +84,13 @@ def test_overview_without_dataset_opens_first(page: Page, dashboard):
 
 def test_filter_banner_counts_kept_examples(page: Page, dashboard):
     examples = speech_examples()
-    kept = int((~examples["car_noise"]).sum())
+    kept_examples = int((~examples["car_noise"]).sum())
 
     open_page(page, dashboard.url(f"/?dataset={SPEECH}&exclude=tag:car_noise"))
 
     banner = page.get_by_test_id("stMain").get_by_text("Global filter on:")
     expect(banner).to_contain_text("car_noise")
-    expect(banner).to_contain_text(f"computed on {kept:,} of {len(examples):,} examples")
+    expect(banner).to_contain_text(f"computed on {kept_examples:,} of {len(examples):,} examples")
 
 
 def test_bar_click_helper_hits_bar(page: Page, dashboard):
@@ -100,8 +100,8 @@ def test_bar_click_helper_hits_bar(page: Page, dashboard):
 
     label = click_plotly_bar(page, first_bar, tag_chart)
 
-    # Bars follow the summary's tag order, which is not fixed here; the hover
-    # label names the tag of the bar under the mouse and the first trace's measure.
+    # The test does not fix the summary's tag order, which the bars follow. The
+    # hover label names the tag under the mouse and the first trace's measure.
     assert any(tag in label for tag in [*SPEECH_TAGS, UNTAGGED]), label
     assert "of the examples" in label
     wait_until_idle(page)
