@@ -7,7 +7,12 @@ whose bars are ``.bars .point path``.
 
 Prefer ``expect(locator)`` assertions after an action: they wait for the
 rerun that the action starts, where a check right after the click could still
-see the page from before it.
+see the page from before it. A page test reads like this::
+
+    def test_slice_bar_selects_slice(page, dashboard):
+        open_page(page, dashboard.url("/Slices?dataset=speech_commands"))
+        hover_text = click_plotly_bar(page, bar_index=0, chart_index=0)
+        expect(page.get_by_test_id("stMain")).to_contain_text(...)
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+# Without playwright the helpers below cannot be imported; conftest.py skips the tests with the reason.
+pytest.importorskip("playwright", reason="playwright is not installed: pip install -r requirements-dev.txt")
+
 from dashboard_ui import (
     EXCLUDE_FILTER,
     KEEP_FILTER,
