@@ -109,7 +109,7 @@ def hover_plotly_bar(page: Page, bar_index: int, chart_index: int = 0) -> str:
     Plotly listens on a transparent drag layer above the bars, not on the bars,
     so a click on the bar element itself would be intercepted. The mouse goes
     to the centre of the bar's box instead, and the hover label proves that
-    plotly sees a bar under it.
+    plotly found a bar under it.
     """
     bar = chart_bars(page, chart_index).nth(bar_index)
     bar.scroll_into_view_if_needed()
