@@ -38,7 +38,7 @@ DEFAULT_ROWS = 1_000_000
 DEFAULT_RERUNS = 7
 # A rerun with unchanged inputs should feel immediate to someone clicking around.
 TARGET_RERUN_SECONDS = 0.5
-# Generous, because a first run at 10 million rows on a loaded machine takes several seconds.
+# Generous, so that a first run on a large --rows value or on a loaded machine is not cut short.
 APP_TIMEOUT_SECONDS = 600
 
 
