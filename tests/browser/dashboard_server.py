@@ -9,7 +9,7 @@ needs other data starts its own server on a folder it writes::
     def uploads_dashboard(tmp_path_factory):
         root = tmp_path_factory.mktemp("data_root")
         ...  # write dataset folders under root
-        with running_dashboard(tmp_path_factory.mktemp("logs"), root) as server:
+        with running_dashboard(tmp_path_factory.mktemp("server"), root) as server:
             yield server
 """
 
@@ -34,6 +34,8 @@ SERVER_STOP_SECONDS = 10
 
 # Variables that would change what the server shows, whatever the shell exports.
 _DASHBOARD_VARIABLES = ("ERROR_ANALYSIS_DATA_ROOT", "ERROR_ANALYSIS_DEMO")
+# The folder of the dashboard's workspace database (typed values, edits), by default under the data root.
+_WORKSPACE_VARIABLE = "ERROR_ANALYSIS_WORKSPACE"
 
 
 @dataclass
@@ -64,8 +66,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _server_environment() -> dict[str, str]:
+def _server_environment(workspace: Path) -> dict[str, str]:
     environment = {name: value for name, value in os.environ.items() if name not in _DASHBOARD_VARIABLES}
+    environment[_WORKSPACE_VARIABLE] = str(workspace)
     environment["PYTHONUNBUFFERED"] = "1"
     return environment
 
@@ -102,12 +105,14 @@ def _stop(server: DashboardServer) -> None:
 
 
 @contextmanager
-def running_dashboard(log_dir: Path, data_root: Path | None = None) -> Iterator[DashboardServer]:
+def running_dashboard(work_dir: Path, data_root: Path | None = None) -> Iterator[DashboardServer]:
     """Start the dashboard on a free port, wait until it is healthy, and stop it on exit.
 
     ``data_root`` is passed as ``-- --data-root PATH``; without it the server
-    uses ``sample_data/``. The server's output goes to ``log_dir/streamlit-PORT.log``
-    and its last lines are part of the error when it fails to start.
+    uses ``sample_data/``. The server's output goes to ``work_dir/streamlit-PORT.log``
+    and its last lines are part of the error when it fails to start. Its
+    workspace is ``work_dir/workspace``, so the tests write nothing under the
+    data root, which may be the repository's ``sample_data/``.
     """
     port = free_port()
     command = [
@@ -119,10 +124,15 @@ def running_dashboard(log_dir: Path, data_root: Path | None = None) -> Iterator[
     ]  # fmt: skip
     if data_root is not None:
         command += ["--", "--data-root", str(data_root)]
-    log_path = log_dir / f"streamlit-{port}.log"
+    log_path = work_dir / f"streamlit-{port}.log"
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_server_environment()
+            command,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=_server_environment(work_dir / "workspace"),
         )
     server = DashboardServer(process, port, log_path)
     try:
