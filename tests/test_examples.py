@@ -1,6 +1,6 @@
 """Pages of examples (analysis.examples) against pandas, and the statistics.min_support setting.
 
-The expected rows come from the oracle in conftest.py: the analysed examples
+The expected rows come from the oracle in oracle.py: the analysed examples
 read with pandas, with each example's slice values and tag flags.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import REAL_DATASETS, SAMPLE_DATASETS
+from oracle import REAL_DATASETS, SAMPLE_DATASETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_summary_generated import (

@@ -1,7 +1,7 @@
 """The Slices page (pages/1_Slices.py) run with Streamlit's AppTest on every sample dataset and a COMPAS copy.
 
 Slice numbers are checked against the engine's summary and the pandas oracle
-of conftest.py; the example table against the oracle's examples.
+of oracle.py; the example table against the oracle's examples.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SAMPLE_DATASETS, read_expected
+from oracle import SAMPLE_DATASETS, read_expected
 from streamlit.testing.v1 import AppTest
 
 from analysis import load_config, load_dataset, summarize

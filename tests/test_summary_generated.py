@@ -3,7 +3,7 @@
 Each example writes a small dataset (CSV or Parquet) with 1-6 classes, some
 only labelled and some only predicted, attributes with missing values and
 boolean tags, then compares every summary number with the oracle in
-conftest.py. Limits such as ``max_categories`` are sometimes lowered, so that
+oracle.py. Limits such as ``max_categories`` are sometimes lowered, so that
 small datasets also reach the quantile and top-values rules.
 """
 

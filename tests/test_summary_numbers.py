@@ -1,6 +1,6 @@
 """Every number of the summary, on the sample and real datasets, against an independent computation.
 
-The expected values come from the oracle in conftest.py: the raw files read
+The expected values come from the oracle in oracle.py: the raw files read
 with pandas, metrics from scikit-learn with ``zero_division=np.nan``, Wilson
 intervals from SciPy. A metric that scikit-learn leaves undefined (NaN) must
 be None in the summary, with a note saying why.
@@ -20,7 +20,7 @@ from analysis import load_dataset, summarize
 from summary_keys import CLASS_AVERAGES, CLASS_KEYS, SIGNIFICANCE_LABELS, SLICE_NUMBERS, TAG_NUMBERS
 
 if TYPE_CHECKING:
-    from conftest import ExpectedData
+    from oracle import ExpectedData
 
 CLASSIFICATION_DATASETS = ("speech_commands", "screening", "digits", "compas", "cifar10")
 ALL_DATASETS = (*CLASSIFICATION_DATASETS, "diabetes_regression")

@@ -1,6 +1,6 @@
 """What-if estimates of analysis.tags.what_if against a brute-force pandas computation.
 
-The brute force (ExpectedData.what_if in conftest.py) groups the examples
+The brute force (ExpectedData.what_if in oracle.py) groups the examples
 carrying any selected tag by which selected tags they carry, raises each
 group to the highest target among its tags, and never lowers a group.
 """

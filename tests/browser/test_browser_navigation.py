@@ -17,11 +17,10 @@ import pytest
 pytest.importorskip("playwright", reason="playwright is not installed: pip install -r requirements-dev.txt")
 
 from dashboard_ui import (
+    BAR,
     EXCLUDE_FILTER,
     KEEP_FILTER,
-    chart_bars,
     choose_dataset,
-    click_plotly_bar,
     dataset_picker,
     filter_chips,
     navigation_link,
@@ -71,9 +70,10 @@ def test_overview_shows_title_and_charts(page: Page, dashboard):
 
     expect(page_heading(page)).to_have_text(display_name(SPEECH))
     wait_for_chart(page, 0)
-    wait_for_chart(page, 1)
     # The tag chart draws share of data and share of errors for each tag and the untagged group.
-    expect(chart_bars(page, 1)).to_have_count(2 * (len(SPEECH_TAGS) + 1))
+    tag_chart = page.locator(".js-plotly-plot").filter(has_text="Share of data and share of errors by tag")
+    expect(tag_chart.locator(".main-svg").first).to_be_visible()
+    expect(tag_chart.locator(BAR)).to_have_count(2 * (len(SPEECH_TAGS) + 1))
 
 
 def test_overview_without_dataset_opens_first(page: Page, dashboard):
@@ -95,21 +95,6 @@ def test_filter_banner_counts_kept_examples(page: Page, dashboard):
     banner = page.get_by_test_id("stMain").get_by_text("Global filter on:")
     expect(banner).to_contain_text("car_noise")
     expect(banner).to_contain_text(f"computed on {kept_examples:,} of {len(examples):,} examples")
-
-
-def test_bar_click_helper_hits_bar(page: Page, dashboard):
-    open_page(page, dashboard.url(f"/?dataset={SPEECH}"))
-    tag_chart = 1
-    first_bar = 0
-
-    label = click_plotly_bar(page, first_bar, tag_chart)
-
-    # The test does not fix the summary's tag order, which the bars follow. The
-    # hover label names the tag under the mouse and the first trace's measure.
-    assert any(tag in label for tag in [*SPEECH_TAGS, UNTAGGED]), label
-    assert "of the examples" in label
-    wait_until_idle(page)
-    expect(page_heading(page)).to_have_text(display_name(SPEECH))
 
 
 # ---------------------------------------------------------------- deep links and navigation
