@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import read_expected, wilson_bounds
 from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
@@ -15,7 +16,6 @@ from statsmodels.stats.proportion import proportions_ztest
 from analysis import ConfigError, InputError, load_config, load_dataset
 from analysis.discovery import DiscoverySettings, discover_slices
 from analysis.filters import parse_filter
-from conftest import read_expected, wilson_bounds
 
 PLANTED = {"region": "south", "device": "tablet"}
 
