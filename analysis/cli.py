@@ -15,13 +15,14 @@ import os
 import sys
 from pathlib import Path
 
+from analysis import discovery
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
 from analysis.summary import summarize
-from analysis.text_output import render_summary
+from analysis.text_output import render_discovery, render_summary
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -68,24 +69,108 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="TAG=ACCURACY",
         help=_("what-if target accuracy for a tag (repeatable); default: every tag's HLP"),
     )
-    summary.add_argument(
+    _add_filter_and_output_options(summary)
+
+    discover = commands.add_parser("discover", help=_("search conjunctions of attribute values and tags for the worst slices"))
+    _add_input_options(discover)
+    _add_discovery_options(discover)
+    _add_filter_and_output_options(discover)
+    return parser
+
+
+def _add_filter_and_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--keep",
         action="append",
         default=[],
         metavar="CONDITION",
         help=_("keep only examples matching tag:NAME or attr:NAME=VALUE (repeatable), as the dashboard's global filter"),
     )
-    summary.add_argument(
+    parser.add_argument(
         "--exclude",
         action="append",
         default=[],
         metavar="CONDITION",
         help=_("leave out examples matching tag:NAME or attr:NAME=VALUE (repeatable)"),
     )
-    summary.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
-    summary.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
-    summary.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
-    return parser
+    parser.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
+    parser.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
+    parser.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
+
+
+def _bounded_integer(minimum: int, maximum: int | None):
+    """Return an argparse type accepting whole numbers in [minimum, maximum] (no upper bound when None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            if maximum is None:
+                raise argparse.ArgumentTypeError(_("expected a whole number of at least {minimum}, got {value!r}", minimum=minimum, value=text))
+            raise argparse.ArgumentTypeError(
+                _("expected a whole number from {minimum} to {maximum}, got {value!r}", minimum=minimum, maximum=maximum, value=text)
+            )
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(_("expected a number above 0 and at most 1, got {value!r}", value=text))
+    return value
+
+
+def _add_discovery_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(_("discovery"))
+    group.add_argument(
+        "--metric",
+        choices=discovery.METRICS,
+        default=discovery.ERROR_RATE,
+        help=_("metric whose worst slices are searched; fpr and fnr need a positive class (default: error_rate)"),
+    )
+    group.add_argument(
+        "--max-predicates",
+        type=_bounded_integer(1, discovery.MAX_PREDICATES),
+        default=discovery.DEFAULT_MAX_PREDICATES,
+        help=_("most conditions in one slice, 1 to 3 (default: 3)"),
+    )
+    group.add_argument(
+        "--min-support",
+        type=_bounded_integer(1, None),
+        help=_("fewest examples in a reported slice (default: [statistics] min_support, 30)"),
+    )
+    group.add_argument(
+        "--top",
+        type=_bounded_integer(1, discovery.MAX_TOP),
+        default=discovery.DEFAULT_TOP,
+        help=_("slices to report, 1 to 50 (default: 10)"),
+    )
+    group.add_argument(
+        "--alpha",
+        type=_fraction,
+        default=discovery.DEFAULT_ALPHA,
+        help=_("weight of the metric's lift against the slice's size in the score, above 0 and at most 1 (default: 0.95)"),
+    )
+    group.add_argument("--tag-absent", action="store_true", help=_("also search conditions that a tag is absent"))
+    group.add_argument(
+        "--overlap",
+        type=_fraction,
+        default=discovery.DEFAULT_OVERLAP,
+        help=_("share of common examples above which slices are grouped (default: 0.5)"),
+    )
+    group.add_argument(
+        "--overlap-measure",
+        choices=discovery.OVERLAP_MEASURES,
+        default=discovery.CONTAINMENT,
+        help=_("containment: share of the smaller slice in the larger; jaccard: shared over combined examples (default: containment)"),
+    )
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -150,7 +235,33 @@ def main(argv: list[str] | None = None) -> int:
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
     with language:
+        if arguments.command == "discover":
+            return _run_discover(arguments)
         return _run_summary(arguments)
+
+
+def _run_discover(arguments: argparse.Namespace) -> int:
+    try:
+        config = config_from_arguments(arguments)
+        dataset = load_dataset(config)
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        settings = discovery.DiscoverySettings(
+            metric=arguments.metric,
+            max_predicates=arguments.max_predicates,
+            min_support=arguments.min_support,
+            top=arguments.top,
+            alpha=arguments.alpha,
+            tag_absent=arguments.tag_absent,
+            overlap=arguments.overlap,
+            overlap_measure=arguments.overlap_measure,
+        )
+        result = discovery.discover_slices(dataset, settings, example_filter).as_dict()
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    result = {"dataset": dataset.config.display_name, **result}
+    _write_output(result, arguments.format, render_discovery)
+    return EXIT_OK
 
 
 def _run_summary(arguments: argparse.Namespace) -> int:
@@ -163,14 +274,18 @@ def _run_summary(arguments: argparse.Namespace) -> int:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT
 
+    _write_output(summary, arguments.format, render_summary)
+    return EXIT_OK
+
+
+def _write_output(result: dict, output_format: str, render) -> None:
     try:
-        if arguments.format == "json":
-            json.dump(summary, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+        if output_format == "json":
+            json.dump(result, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
             sys.stdout.write("\n")
         else:
-            sys.stdout.write(render_summary(summary))
+            sys.stdout.write(render(result))
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (for example `head`) closed the pipe early; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return EXIT_OK

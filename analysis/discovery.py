@@ -48,6 +48,7 @@ Jaccard index is the other measure. Both are computed in DuckDB.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -182,6 +183,10 @@ class DiscoveryResult:
         return sum(level.evaluated for level in self.levels)
 
     def as_dict(self) -> dict:
+        """Return the result as JSON-ready data; undefined numbers (NaN) become None."""
+        return _without_nan(self._as_raw_dict())
+
+    def _as_raw_dict(self) -> dict:
         return {
             "metric": self.metric,
             "overall": {"support": self.support, "errors": self.errors, "metric_value": ratio(self.errors, self.support)},
@@ -194,12 +199,22 @@ class DiscoveryResult:
                 "overlap": self.settings.overlap,
                 "overlap_measure": self.settings.overlap_measure,
             },
-            "filter": self.example_filter.as_dict(),
+            "filter": {**self.example_filter.as_dict(), "description": self.example_filter.describe()},
             "candidates_evaluated": self.candidates_evaluated,
             "levels": [level.as_dict() for level in self.levels],
             "slices": self.slices,
             "notices": list(self.notices),
         }
+
+
+def _without_nan(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _without_nan(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(item) for item in value]
+    return value
 
 
 @dataclass
@@ -624,9 +639,9 @@ class _Search:
         adjusted = adjust_p_values(p_values)
         position = {ids: i for i, ids in enumerate(everything["ids"])}
 
-        jaccard, containment = self._overlaps(ranked)
+        jaccard, containment, inside = self._overlaps(ranked)
         measure = jaccard if self.settings.overlap_measure == JACCARD else containment
-        groups = _group_by_overlap(measure, self.settings.overlap)
+        groups = _group_by_overlap(measure, inside, self.settings.overlap)
         overall = ratio(self.total_errors, self.total)
         level = self.dataset.config.confidence_level
         rows = []
@@ -677,8 +692,8 @@ class _Search:
         inverse = inverse.reshape(-1)
         return [results[i][0] for i in inverse], [results[i][1] for i in inverse]
 
-    def _overlaps(self, ranked: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Return the Jaccard index and the containment of every pair of ranked slices' example sets, computed in DuckDB.
+    def _overlaps(self, ranked: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the Jaccard index, the containment and the share inside of every pair of ranked slices, computed in DuckDB.
 
         Containment is the share of the smaller slice's examples that the
         larger one also holds (the overlap coefficient). Each example gets one
@@ -689,7 +704,7 @@ class _Search:
         jaccard = np.eye(count)
         containment = np.eye(count)
         if count < 2:
-            return jaccard, containment
+            return jaccard, containment, np.eye(count)
         if self.table is None:
             self._create_coded_table()
         conditions = []
@@ -717,17 +732,21 @@ class _Search:
                 FROM pairs, memberships
                 GROUP BY i, j
             )
-            SELECT i, j,
+            SELECT i, j, shared_examples,
                 shared_examples / (list_extract(?, i + 1) + list_extract(?, j + 1) - shared_examples) AS jaccard,
                 shared_examples / least(list_extract(?, i + 1), list_extract(?, j + 1)) AS containment
             FROM shared
             """,
             (*params, count, count, sizes, sizes, sizes, sizes),
         )
-        for i, j, jaccard_index, contained in frame.itertuples(index=False):
+        shared = np.diag(np.array(sizes, dtype=float))
+        for i, j, shared_examples, jaccard_index, contained in frame.itertuples(index=False):
+            shared[int(i), int(j)] = shared[int(j), int(i)] = float(shared_examples)
             jaccard[int(i), int(j)] = jaccard[int(j), int(i)] = float(jaccard_index)
             containment[int(i), int(j)] = containment[int(j), int(i)] = float(contained)
-        return jaccard, containment
+        # inside[i, j]: the share of slice j's examples that slice i also holds.
+        inside = shared / np.array(sizes, dtype=float)[np.newaxis, :]
+        return jaccard, containment, inside
 
     def drop_table(self) -> None:
         if self.table is not None:
@@ -754,17 +773,20 @@ def _order(frame: pd.DataFrame, description_key) -> pd.DataFrame:
     return order.drop(columns=["_length", "_text"])
 
 
-def _group_by_overlap(overlap_matrix: np.ndarray, threshold: float) -> list[tuple[int, list[int]]]:
-    """Walk slices best first; each joins the first group holding a slice it overlaps with above ``threshold``, else leads a new group.
+def _group_by_overlap(overlap: np.ndarray, inside: np.ndarray, threshold: float) -> list[tuple[int, list[int]]]:
+    """Walk slices best first and group each with the first group it overlaps, else start a new group.
 
-    Checking every slice of a group, not only its leader, keeps the
-    refinements of one bad slice together even when the best-scoring
-    refinement shares less than half of its examples with the others.
+    A slice joins a group when its overlap with the group's leader is above
+    ``threshold``, or when more than ``threshold`` of its own examples lie in
+    a slice already in the group. The second rule keeps the refinements of
+    one bad slice together even when the best-scoring refinement is small.
+    Only the new slice's share counts there, so a small member shared by two
+    large slices does not chain them together.
     """
     groups: list[tuple[int, list[int]]] = []
-    for index in range(len(overlap_matrix)):
+    for index in range(len(overlap)):
         for leader, members in groups:
-            if any(overlap_matrix[other, index] > threshold for other in (leader, *members)):
+            if overlap[leader, index] > threshold or any(inside[other, index] > threshold for other in (leader, *members)):
                 members.append(index)
                 break
         else:

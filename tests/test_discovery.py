@@ -260,7 +260,7 @@ def test_filter_equals_dropping_rows(write_dataset):
 
     assert [c.describe() for c in filtered.ranked] == [c.describe() for c in direct.ranked]
     assert [c.score for c in filtered.ranked] == pytest.approx([c.score for c in direct.ranked])
-    assert filtered.as_dict()["filter"] == {"keep": [], "exclude": ["attr:shift=night"]}
+    assert filtered.as_dict()["filter"] == {"keep": [], "exclude": ["attr:shift=night"], "description": "without examples with shift = night"}
 
 
 def test_false_positive_rate_matches_brute_force(write_dataset):
