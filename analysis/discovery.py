@@ -93,6 +93,14 @@ POOL = 64
 # Predicate ids of one candidate are packed into one integer, this many bits each.
 _ID_BITS = 20
 
+# Counting one candidate with bitmaps took about 1/28 of the time of one
+# GROUP BY over the same examples (DuckDB 2.0.1, one million rows, three
+# predicates), so bitmaps are chosen while the candidates number fewer than
+# this many per column combination.
+BITMAP_CANDIDATES_PER_GROUP_BY = 25
+# Bitmaps of all valid predicates (one bit per example each) beyond this size fall back to GROUP BYs.
+MAX_BITMAP_BYTES = 512 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Predicate:
@@ -363,6 +371,7 @@ class _Search:
         self.where = where
         self.params = params
         self.table: str | None = None
+        self.bitmaps: str | None = None
         self.levels: list[LevelStats] = []
         # One row per counted candidate: ids (tuple of predicate ids), n, errors, score.
         self.counted: list[pd.DataFrame] = []
@@ -564,11 +573,67 @@ class _Search:
                 params += [present, absent]
         self.table = f"discovery_{uuid.uuid4().hex}"
         self.dataset.engine.rows(
-            f"CREATE TABLE {self.table} AS SELECT {', '.join(selects)}, {error_sql} AS err FROM examples WHERE {self.where}",
+            f"CREATE TABLE {self.table} AS SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS row_number, {', '.join(selects)}, {error_sql} AS err "
+            f"FROM examples WHERE {self.where}",
             (*params, *error_params, *self.params),
         )
 
     def _count_candidates(self, candidates: pd.DataFrame, level: int) -> pd.DataFrame:
+        """Count the candidates of one level with bitmaps or with GROUP BYs, whichever should be faster.
+
+        Bitmaps cost about one AND over every example per candidate, GROUP BYs
+        about one grouping of every example per column combination; the ratio
+        was measured in DuckDB 2.0.1 on one million rows (see
+        :data:`BITMAP_CANDIDATES_PER_GROUP_BY`). Bitmaps are used only while
+        they fit in :data:`MAX_BITMAP_BYTES`.
+        """
+        column_sets = {tuple(self.predicates[int(i)][0] for i in ids) for ids in candidates["ids"]}
+        bitmap_bytes = (len(self.valid_ids) + 1) * (self.total / 8)
+        if len(candidates) < BITMAP_CANDIDATES_PER_GROUP_BY * len(column_sets) and bitmap_bytes <= MAX_BITMAP_BYTES:
+            return self._count_with_bitmaps(candidates)
+        return self._count_with_group_by(candidates)
+
+    def _count_with_bitmaps(self, candidates: pd.DataFrame) -> pd.DataFrame:
+        """Count each candidate as the bits set in the AND of its predicates' bitmaps (one bit per example)."""
+        if self.bitmaps is None:
+            self._create_bitmaps()
+        ids = np.array(candidates["ids"].tolist(), dtype=np.int64)
+        width = ids.shape[1]
+        columns = [f"unnest(?::INTEGER[]) AS p{i}" for i in range(width)]
+        joins = " ".join(f"JOIN {self.bitmaps} AS b{i} ON b{i}.predicate = candidates.p{i}" for i in range(width))
+        conjunction = " & ".join(f"b{i}.bits" for i in range(width))
+        counts = self.dataset.engine.query(
+            f"""
+            WITH candidates AS (SELECT unnest(?::INTEGER[]) AS position, {', '.join(columns)})
+            SELECT candidates.position,
+                CAST(bit_count({conjunction}) AS BIGINT) AS n,
+                CAST(bit_count({conjunction} & errors.bits) AS BIGINT) AS errors
+            FROM candidates {joins}, {self.bitmaps} AS errors
+            WHERE errors.predicate = 0
+            """,
+            (list(range(len(ids))), *(ids[:, i].tolist() for i in range(width))),
+        ).sort_values("position")
+        return pd.DataFrame({"ids": candidates["ids"].tolist(), "n": counts["n"].to_numpy(), "errors": counts["errors"].to_numpy()})
+
+    def _create_bitmaps(self) -> None:
+        """Write one bitmap of the examples per valid predicate, and one of the errors as predicate 0."""
+        coded = list(self.coded_columns.values())
+        last = max(self.total - 1, 0)
+        self.bitmaps = f"{self.table}_bitmaps"
+        self.dataset.engine.rows(
+            f"""
+            CREATE TABLE {self.bitmaps} AS
+            SELECT predicate, bitstring_agg(row_number, 0, ?) AS bits
+            FROM (UNPIVOT (SELECT row_number, {', '.join(coded)} FROM {self.table}) ON {', '.join(coded)} INTO NAME source VALUE predicate)
+            GROUP BY predicate
+            UNION ALL
+            SELECT 0, coalesce(bitstring_agg(row_number, 0, ?) FILTER (WHERE err), bitstring(repeat('0', ?), ?))
+            FROM {self.table}
+            """,
+            (last, last, self.total, self.total),
+        )
+
+    def _count_with_group_by(self, candidates: pd.DataFrame) -> pd.DataFrame:
         """Count the candidates of one level in one query: a GROUP BY per column combination, joined to the candidates' keys.
 
         A UNION ALL of plain GROUP BYs, each on the packed key of its columns,
@@ -749,6 +814,9 @@ class _Search:
         return jaccard, containment, inside
 
     def drop_table(self) -> None:
+        if self.bitmaps is not None:
+            self.dataset.engine.rows(f"DROP TABLE IF EXISTS {self.bitmaps}")
+            self.bitmaps = None
         if self.table is not None:
             self.dataset.engine.rows(f"DROP TABLE IF EXISTS {self.table}")
             self.table = None

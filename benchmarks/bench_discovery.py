@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import bench_summary  # noqa: E402  (the data generator, beside this file)
+import bench_summary  # the data generator, beside this file
 
 DEFAULT_OUT_DIR = REPOSITORY / "benchmarks" / "data"
 ALPHA = 0.95
@@ -104,15 +104,11 @@ WORKERS = {"engine": run_engine, "sliceline": run_sliceline}
 
 def measure(step: str, folder: Path, max_predicates: int, memory_limit_gb: float, timeout: float) -> dict:
     """Run one step in a subprocess under an address-space limit and a timeout; return what happened."""
-    limit = int(memory_limit_gb * 1024**3)
-
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", step, "--worker-folder", str(folder), "--worker-level", str(max_predicates)]
+    command += ["--memory-limit-gb", str(memory_limit_gb)]
     with tempfile.TemporaryFile(mode="w+") as output, tempfile.TemporaryFile(mode="w+") as errors:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=output, stderr=errors, cwd=REPOSITORY, text=True, preexec_fn=limit_memory)
+        process = subprocess.Popen(command, stdout=output, stderr=errors, cwd=REPOSITORY, text=True)
         deadline = start + timeout
         status = None
         usage = None
@@ -175,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     if arguments.worker:
+        # The worker limits its own address space, so an allocation beyond it fails with MemoryError.
+        limit = int(arguments.memory_limit_gb * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         result = WORKERS[arguments.worker](arguments.worker_folder, arguments.worker_level)
         result["vm_hwm_mb"] = _peak_mb()
         print(json.dumps(result))

@@ -14,6 +14,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
 from analysis import ConfigError, InputError, load_config, load_dataset
+from analysis import discovery
 from analysis.discovery import DiscoverySettings, discover_slices
 from analysis.filters import parse_filter
 
@@ -123,8 +124,15 @@ def planted_config(tmp_path_factory):
     return write_dataset_files(tmp_path_factory.mktemp("planted"), predictions, metadata)
 
 
+@pytest.fixture(params=["bitmaps", "group_by"])
+def counting(request, monkeypatch):
+    """Force one of the two ways of counting candidates; the engine picks between them by size."""
+    monkeypatch.setattr(discovery, "BITMAP_CANDIDATES_PER_GROUP_BY", 10**9 if request.param == "bitmaps" else 0)
+    return request.param
+
+
 @pytest.mark.parametrize("max_predicates", [1, 2, 3])
-def test_discovery_matches_brute_force(planted_config, max_predicates):
+def test_discovery_matches_brute_force(planted_config, max_predicates, counting):
     settings = DiscoverySettings(max_predicates=max_predicates, min_support=25, top=10, alpha=0.95)
     result = discover_slices(load_dataset(planted_config), settings)
     oracle, total, total_errors = brute_force(read_expected(planted_config), 25, 0.95, max_predicates)
@@ -143,7 +151,7 @@ def test_planted_slice_ranked_first(planted_config):
     assert best["rank"] == 1
 
 
-def test_tag_absent_matches_brute_force(planted_config):
+def test_tag_absent_matches_brute_force(planted_config, counting):
     settings = DiscoverySettings(max_predicates=3, min_support=25, top=10, alpha=0.9, tag_absent=True)
     result = discover_slices(load_dataset(planted_config), settings)
     oracle, _total, _errors = brute_force(read_expected(planted_config), 25, 0.9, 3, tag_absent=True)
@@ -263,7 +271,7 @@ def test_filter_equals_dropping_rows(write_dataset):
     assert filtered.as_dict()["filter"] == {"keep": [], "exclude": ["attr:shift=night"], "description": "without examples with shift = night"}
 
 
-def test_false_positive_rate_matches_brute_force(write_dataset):
+def test_false_positive_rate_matches_brute_force(write_dataset, counting):
     predictions, metadata = planted_frames(rows=4000, seed=3, binary=True)
     config = write_dataset(predictions, metadata, positive_class="yes")
     settings = DiscoverySettings(metric="fpr", min_support=20, alpha=0.95)
