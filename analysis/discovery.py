@@ -17,8 +17,8 @@ The search goes level by level (one predicate, two, three) and prunes as
 SliceLine does, which keeps it exact:
 
 - a candidate at level k is formed only when all of its k parents at level
-  k - 1 reached the minimum support and have at least one error, because a
-  conjunction is never larger, and never has more errors, than its parents;
+  k - 1 reached the minimum support and have at least one error. A
+  conjunction never has more examples or more errors than its parents;
 - a candidate is dropped before it is counted when the upper bound of its
   score, computed from its parents' supports and errors, is below the score
   of the current K-th best slice.
@@ -93,13 +93,17 @@ POOL = 64
 # Predicate ids of one candidate are packed into one integer, this many bits each.
 _ID_BITS = 20
 
-# Counting one candidate with bitmaps took about 1/28 of the time of one
-# GROUP BY over the same examples (DuckDB 2.0.1, one million rows, three
-# predicates), so bitmaps are chosen while the candidates number fewer than
-# this many per column combination.
-BITMAP_CANDIDATES_PER_GROUP_BY = 25
+# Estimated costs of the two ways of counting a level's candidates, in
+# milliseconds, measured once with DuckDB 2.0.1 on a 2-core machine at one
+# and ten million examples. Bitmaps cost about one AND per candidate over every
+# example; a GROUP BY costs a fixed part plus one pass per column combination.
+BITMAP_MS_PER_CANDIDATE_PER_MILLION = 2.7
+GROUP_BY_MS_PER_SET = 5.0
+GROUP_BY_MS_PER_SET_PER_MILLION = 6.0
 # Bitmaps of all valid predicates (one bit per example each) beyond this size fall back to GROUP BYs.
 MAX_BITMAP_BYTES = 512 * 1024 * 1024
+# Bitmaps one counting query may join, so that its memory stays near this many bytes.
+BITMAP_BATCH_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class Predicate:
 
 @dataclass
 class DiscoverySettings:
-    """What the search looks for; every field has a default."""
+    """Settings of one search. Every field has a default."""
 
     metric: str = ERROR_RATE
     max_predicates: int = DEFAULT_MAX_PREDICATES
@@ -153,7 +157,7 @@ class Candidate:
 
 @dataclass
 class LevelStats:
-    """What one level of the search formed, pruned and counted."""
+    """Counts of the candidates that one level of the search formed, pruned and counted."""
 
     level: int
     formed: int
@@ -342,11 +346,11 @@ def slice_score(errors, support, total_errors: int, total: int, alpha: float):
 def score_upper_bound(support_bound, error_bound, min_support: int, total_errors: int, total: int, alpha: float):
     """Return SliceLine's upper bound of the score of any slice of at most ``support_bound`` examples and ``error_bound`` errors.
 
-    For a fixed number of errors the score is monotone in the support, so its
-    maximum over supports in [min_support, support_bound], with errors capped
-    at min(support, error_bound) because each example adds at most one error,
-    lies at one of three sizes: the minimum support, the support equal to the
-    error bound, or the support bound.
+    For a fixed number of errors the score is monotone in the support. Each
+    example adds at most one error, so errors are capped at min(support,
+    error_bound). The maximum over supports in [min_support, support_bound]
+    therefore lies at one of three sizes: the minimum support, the support
+    equal to the error bound, or the support bound.
     """
     support_bound = np.asarray(support_bound, dtype=float)
     error_bound = np.asarray(error_bound, dtype=float)
@@ -361,7 +365,7 @@ def score_upper_bound(support_bound, error_bound, min_support: int, total_errors
 
 
 class _Search:
-    """One run of the level-wise search; holds the coded table while it runs."""
+    """One run of the level-wise search, with the names of the tables it creates and drops."""
 
     def __init__(self, dataset, settings, min_support, columns, where, params):
         self.dataset = dataset
@@ -371,6 +375,7 @@ class _Search:
         self.where = where
         self.params = params
         self.table: str | None = None
+        self.coded_columns: dict[int, str] = {}
         self.bitmaps: str | None = None
         self.levels: list[LevelStats] = []
         # One row per counted candidate: ids (tuple of predicate ids), n, errors, score.
@@ -428,52 +433,32 @@ class _Search:
         )
 
     def _count_level_one(self) -> pd.DataFrame:
-        """Count every attribute value and tag in one GROUPING SETS query; code the valid ones."""
-        error_sql, error_params = _error_expression(self.dataset, self.settings.metric)
-        selects = []
-        for column in self.columns:
-            if column.kind == "attribute":
-                selects.append(f"CAST({column.alias} AS VARCHAR) AS {column.alias}")
-            elif self.settings.tag_absent:
-                selects.append(f"CASE WHEN coalesce({column.alias}, false) THEN 'true' ELSE 'false' END AS {column.alias}")
-            else:
-                selects.append(f"CASE WHEN coalesce({column.alias}, false) THEN 'true' END AS {column.alias}")
-        aliases = [column.alias for column in self.columns]
-        sets = ", ".join(f"({alias})" for alias in aliases)
+        """Code every example's predicates in a table, then count each predicate in one GROUPING SETS query."""
+        self._create_coded_table()
+        coded = [self.coded_columns[index] for index in range(len(self.columns))]
         frame = self.dataset.engine.query(
             f"""
-            SELECT list_position([{', '.join(f'GROUPING({alias})' for alias in aliases)}], 0) AS position,
-                coalesce({', '.join(aliases)}) AS value,
+            SELECT list_position([{', '.join(f'GROUPING({name})' for name in coded)}], 0) AS position,
+                coalesce({', '.join(coded)}) AS predicate,
                 CAST(count(*) AS BIGINT) AS n,
                 CAST(count_if(err) AS BIGINT) AS errors
-            FROM (SELECT {', '.join(selects)}, {error_sql} AS err FROM examples WHERE {self.where}) AS base
-            GROUP BY GROUPING SETS ({sets}, ())
-            """,
-            (*error_params, *self.params),
+            FROM {self.table}
+            GROUP BY GROUPING SETS ({', '.join(f'({name})' for name in coded)}, ())
+            """
         )
         totals = frame[frame["position"].isna()]
         self.total = int(totals["n"].sum())
         self.total_errors = int(totals["errors"].sum())
 
-        counted = frame[frame["position"].notna() & frame["value"].notna()].copy()
-        counted["column"] = counted["position"].astype(int) - 1
-        # Ids follow the column order, so the ids of a conjunction sorted by column are ascending.
-        counted = counted.sort_values(["column", "value"], kind="stable").reset_index(drop=True)
-        counted["ids"] = [(i + 1,) for i in range(len(counted))]
-        for row in counted.itertuples(index=False):
-            column = self.columns[row.column]
-            if column.kind == "attribute":
-                predicate = Predicate("attribute", column.name, row.value)
-            else:
-                predicate = Predicate("tag", column.name, present=row.value == "true")
-            self.predicates[row.ids[0]] = (row.column, predicate)
+        counted = frame[frame["position"].notna() & frame["predicate"].notna()]
+        counted = counted.assign(ids=[(int(i),) for i in counted["predicate"]]).sort_values("predicate").reset_index(drop=True)
+        # Predicates that no example satisfies under the filter were never candidates.
+        self.predicates = {i: self.predicates[i] for (i,) in counted["ids"]}
         counted["score"] = self._score(counted["errors"], counted["n"])
         self._record(counted[["ids", "n", "errors", "score"]])
         valid = self._valid(counted[["ids", "n", "errors"]])
         self.valid_ids = {ids[0] for ids in valid["ids"]}
-        self.levels.append(
-            LevelStats(1, len(counted), 0, len(counted), int((counted["n"] >= self.min_support).sum()))
-        )
+        self.levels.append(LevelStats(1, len(counted), 0, len(counted), int((counted["n"] >= self.min_support).sum())))
         return valid
 
     def _next_level(self, parents: pd.DataFrame, level: int, ranked: pd.DataFrame, pool: int) -> pd.DataFrame | None:
@@ -489,8 +474,6 @@ class _Search:
         )
         keep = (upper >= threshold) & (upper > 0)
         candidates = formed[keep]
-        if self.table is None and not candidates.empty:
-            self._create_coded_table()
         counted = self._count_candidates(candidates, level) if not candidates.empty else candidates.assign(n=[], errors=[])
         counted = counted.assign(score=self._score(counted["errors"], counted["n"]))
         self._record(counted[["ids", "n", "errors", "score"]])
@@ -547,90 +530,114 @@ class _Search:
         )
 
     def _create_coded_table(self) -> None:
-        """Write one row per example with each valid predicate's id in its column (NULL when none applies)."""
+        """Write one row per example of the search, with the id of the predicate it satisfies in each column.
+
+        Ids are numbered column by column, so the ids of a conjunction sorted
+        by column are ascending. A tag column holds the id of "present" or,
+        with ``tag_absent``, of "absent" (NULL otherwise). The values of an
+        attribute come from the counts made when the dataset was opened,
+        which cover every analysed example.
+        """
         error_sql, error_params = _error_expression(self.dataset, self.settings.metric)
-        by_column: dict[int, list[tuple[int, Predicate]]] = {}
-        for predicate_id, (column, predicate) in self.predicates.items():
-            if predicate_id in self.valid_ids:
-                by_column.setdefault(column, []).append((predicate_id, predicate))
+        counts = self.dataset.counts
         selects: list[str] = []
         params: list[object] = []
-        self.coded_columns: dict[int, str] = {}
-        for column_index, members in sorted(by_column.items()):
-            column = self.columns[column_index]
-            coded = f"c{column_index}"
-            self.coded_columns[column_index] = coded
+        next_id = 1
+        for index, column in enumerate(self.columns):
+            coded = f"c{index}"
+            self.coded_columns[index] = coded
             if column.kind == "attribute":
-                # Valid values of one attribute have consecutive ids in value order.
-                values = [predicate.value for _id, predicate in members]
-                ids = [predicate_id for predicate_id, _predicate in members]
-                selects.append(f"CAST(list_extract(?, list_position(?, CAST({column.alias} AS VARCHAR))) AS INTEGER) AS {coded}")
-                params += [ids, values]
+                values = sorted({str(value) for value in counts.slices[column.alias]["value"]})
+                for value in values:
+                    self.predicates[next_id] = (index, Predicate("attribute", column.name, value))
+                    next_id += 1
+                selects.append(f"CAST(list_position(?, CAST({column.alias} AS VARCHAR)) + ? AS INTEGER) AS {coded}")
+                params += [values, next_id - len(values) - 1]
             else:
-                present = next((i for i, p in members if p.present), None)
-                absent = next((i for i, p in members if not p.present), None)
+                present = next_id
+                self.predicates[present] = (index, Predicate("tag", column.name, present=True))
+                next_id += 1
+                absent = None
+                if self.settings.tag_absent:
+                    absent = next_id
+                    self.predicates[absent] = (index, Predicate("tag", column.name, present=False))
+                    next_id += 1
                 selects.append(f"CAST(CASE WHEN coalesce({column.alias}, false) THEN ? ELSE ? END AS INTEGER) AS {coded}")
                 params += [present, absent]
         self.table = f"discovery_{uuid.uuid4().hex}"
         self.dataset.engine.rows(
-            f"CREATE TABLE {self.table} AS SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS row_number, {', '.join(selects)}, {error_sql} AS err "
-            f"FROM examples WHERE {self.where}",
+            f"CREATE TABLE {self.table} AS SELECT {', '.join(selects)}, {error_sql} AS err FROM examples WHERE {self.where}",
             (*params, *error_params, *self.params),
         )
 
     def _count_candidates(self, candidates: pd.DataFrame, level: int) -> pd.DataFrame:
-        """Count the candidates of one level with bitmaps or with GROUP BYs, whichever should be faster.
+        """Count the candidates of one level with bitmaps or with GROUP BYs, whichever the cost estimate prefers.
 
-        Bitmaps cost about one AND over every example per candidate, GROUP BYs
-        about one grouping of every example per column combination; the ratio
-        was measured in DuckDB 2.0.1 on one million rows (see
-        :data:`BITMAP_CANDIDATES_PER_GROUP_BY`). Bitmaps are used only while
-        they fit in :data:`MAX_BITMAP_BYTES`.
+        Bitmaps are used only while they fit in :data:`MAX_BITMAP_BYTES`.
         """
         column_sets = {tuple(self.predicates[int(i)][0] for i in ids) for ids in candidates["ids"]}
+        millions = self.total / 1e6
+        bitmap_cost = len(candidates) * BITMAP_MS_PER_CANDIDATE_PER_MILLION * millions
+        group_by_cost = len(column_sets) * (GROUP_BY_MS_PER_SET + GROUP_BY_MS_PER_SET_PER_MILLION * millions)
         bitmap_bytes = (len(self.valid_ids) + 1) * (self.total / 8)
-        if len(candidates) < BITMAP_CANDIDATES_PER_GROUP_BY * len(column_sets) and bitmap_bytes <= MAX_BITMAP_BYTES:
-            return self._count_with_bitmaps(candidates)
+        if bitmap_cost < group_by_cost and bitmap_bytes <= MAX_BITMAP_BYTES:
+            return self._count_with_bitmaps(candidates, level)
         return self._count_with_group_by(candidates)
 
-    def _count_with_bitmaps(self, candidates: pd.DataFrame) -> pd.DataFrame:
-        """Count each candidate as the bits set in the AND of its predicates' bitmaps (one bit per example)."""
+    def _count_with_bitmaps(self, candidates: pd.DataFrame, level: int) -> pd.DataFrame:
+        """Count each candidate as the bits set in the AND of its predicates' bitmaps (one bit per example).
+
+        The join copies ``level`` bitmaps per candidate, so candidates go in
+        batches of about :data:`BITMAP_BATCH_BYTES`.
+        """
         if self.bitmaps is None:
             self._create_bitmaps()
         ids = np.array(candidates["ids"].tolist(), dtype=np.int64)
-        width = ids.shape[1]
-        columns = [f"unnest(?::INTEGER[]) AS p{i}" for i in range(width)]
-        joins = " ".join(f"JOIN {self.bitmaps} AS b{i} ON b{i}.predicate = candidates.p{i}" for i in range(width))
-        conjunction = " & ".join(f"b{i}.bits" for i in range(width))
-        counts = self.dataset.engine.query(
-            f"""
-            WITH candidates AS (SELECT unnest(?::INTEGER[]) AS position, {', '.join(columns)})
-            SELECT candidates.position,
-                CAST(bit_count({conjunction}) AS BIGINT) AS n,
-                CAST(bit_count({conjunction} & errors.bits) AS BIGINT) AS errors
-            FROM candidates {joins}, {self.bitmaps} AS errors
-            WHERE errors.predicate = 0
-            """,
-            (list(range(len(ids))), *(ids[:, i].tolist() for i in range(width))),
-        ).sort_values("position")
-        return pd.DataFrame({"ids": candidates["ids"].tolist(), "n": counts["n"].to_numpy(), "errors": counts["errors"].to_numpy()})
+        batch = max(1, int(BITMAP_BATCH_BYTES // (level * max(self.total, 1) / 8)))
+        columns = [f"unnest(?::INTEGER[]) AS p{i}" for i in range(level)]
+        joins = " ".join(f"JOIN {self.bitmaps} AS b{i} ON b{i}.predicate = candidates.p{i}" for i in range(level))
+        conjunction = " & ".join(f"b{i}.bits" for i in range(level))
+        n = np.zeros(len(ids), dtype=np.int64)
+        errors = np.zeros(len(ids), dtype=np.int64)
+        for start in range(0, len(ids), batch):
+            part = ids[start : start + batch]
+            counts = self.dataset.engine.query(
+                f"""
+                WITH candidates AS (SELECT unnest(?::INTEGER[]) AS position, {', '.join(columns)})
+                SELECT candidates.position,
+                    CAST(bit_count({conjunction}) AS BIGINT) AS n,
+                    CAST(bit_count({conjunction} & errors.bits) AS BIGINT) AS errors
+                FROM candidates {joins}, {self.bitmaps} AS errors
+                WHERE errors.predicate = 0
+                """,
+                (list(range(start, start + len(part))), *(part[:, i].tolist() for i in range(level))),
+            )
+            positions = counts["position"].to_numpy()
+            n[positions] = counts["n"].to_numpy()
+            errors[positions] = counts["errors"].to_numpy()
+        return pd.DataFrame({"ids": candidates["ids"].tolist(), "n": n, "errors": errors})
 
     def _create_bitmaps(self) -> None:
         """Write one bitmap of the examples per valid predicate, and one of the errors as predicate 0."""
+        # A table freshly created by CREATE TABLE AS numbers its rows 0 to n - 1 in ``rowid``.
         coded = list(self.coded_columns.values())
         last = max(self.total - 1, 0)
         self.bitmaps = f"{self.table}_bitmaps"
         self.dataset.engine.rows(
             f"""
             CREATE TABLE {self.bitmaps} AS
-            SELECT predicate, bitstring_agg(row_number, 0, ?) AS bits
-            FROM (UNPIVOT (SELECT row_number, {', '.join(coded)} FROM {self.table}) ON {', '.join(coded)} INTO NAME source VALUE predicate)
+            SELECT predicate, bitstring_agg(example, 0, ?) AS bits
+            FROM (
+                UNPIVOT (SELECT rowid AS example, {', '.join(coded)} FROM {self.table})
+                ON {', '.join(coded)} INTO NAME source VALUE predicate
+            )
+            WHERE predicate IN (SELECT unnest(?::INTEGER[]))
             GROUP BY predicate
             UNION ALL
-            SELECT 0, coalesce(bitstring_agg(row_number, 0, ?) FILTER (WHERE err), bitstring(repeat('0', ?), ?))
+            SELECT 0, coalesce(bitstring_agg(rowid, 0, ?) FILTER (WHERE err), bitstring(repeat('0', ?), ?))
             FROM {self.table}
             """,
-            (last, last, self.total, self.total),
+            (last, sorted(self.valid_ids), last, self.total, self.total),
         )
 
     def _count_with_group_by(self, candidates: pd.DataFrame) -> pd.DataFrame:
@@ -758,7 +765,7 @@ class _Search:
         return [results[i][0] for i in inverse], [results[i][1] for i in inverse]
 
     def _overlaps(self, ranked: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return the Jaccard index, the containment and the share inside of every pair of ranked slices, computed in DuckDB.
+        """Compute in DuckDB the Jaccard index, the containment and the share inside of every pair of ranked slices.
 
         Containment is the share of the smaller slice's examples that the
         larger one also holds (the overlap coefficient). Each example gets one
@@ -770,8 +777,6 @@ class _Search:
         containment = np.eye(count)
         if count < 2:
             return jaccard, containment, np.eye(count)
-        if self.table is None:
-            self._create_coded_table()
         conditions = []
         params: list[object] = []
         for index, ids in enumerate(ranked["ids"]):

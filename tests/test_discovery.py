@@ -13,8 +13,7 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from analysis import ConfigError, InputError, load_config, load_dataset
-from analysis import discovery
+from analysis import ConfigError, InputError, discovery, load_config, load_dataset
 from analysis.discovery import DiscoverySettings, discover_slices
 from analysis.filters import parse_filter
 
@@ -127,7 +126,9 @@ def planted_config(tmp_path_factory):
 @pytest.fixture(params=["bitmaps", "group_by"])
 def counting(request, monkeypatch):
     """Force one of the two ways of counting candidates; the engine picks between them by size."""
-    monkeypatch.setattr(discovery, "BITMAP_CANDIDATES_PER_GROUP_BY", 10**9 if request.param == "bitmaps" else 0)
+    monkeypatch.setattr(discovery, "BITMAP_MS_PER_CANDIDATE_PER_MILLION", 0.0 if request.param == "bitmaps" else 1e9)
+    # Small batches, so that the bitmap path joins several batches even on small data.
+    monkeypatch.setattr(discovery, "BITMAP_BATCH_BYTES", 3000)
     return request.param
 
 
