@@ -108,3 +108,54 @@ def _distance(upper: float | None, lower: float | None) -> float | None:
     if upper is None or lower is None:
         return None
     return upper - lower
+
+
+def intersection_heatmap(cells: list[dict[str, Any]], metric: str) -> go.Figure:
+    """Draw a metric over the cells of an intersection, rows by the first predicate, columns by the second.
+
+    ``cells`` are rows of :func:`analysis.slice_analysis.intersection_table`
+    (two predicates each). Each cell's text gives the value and its support,
+    so a dark cell resting on a handful of examples reads as such; flagged
+    cells are marked with an asterisk. Pairs of values that never occur, and
+    undefined values, stay blank.
+    """
+    row_values = list(dict.fromkeys(_predicate_text(cell["predicates"][0]) for cell in cells))
+    column_values = list(dict.fromkeys(_predicate_text(cell["predicates"][1]) for cell in cells))
+    z: list[list[float | None]] = [[None] * len(column_values) for _row in row_values]
+    text = [[""] * len(column_values) for _row in row_values]
+    for cell in cells:
+        i = row_values.index(_predicate_text(cell["predicates"][0]))
+        j = column_values.index(_predicate_text(cell["predicates"][1]))
+        z[i][j] = cell["value"]
+        shown = _("undefined") if cell["value"] is None else f"{100 * cell['value']:.1f}%"
+        marker = "*" if cell["flagged"] else ""
+        text[i][j] = _("{value}{marker}<br>n = {support}", value=shown, marker=marker, support=cell["support"])
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=column_values,
+            y=row_values,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Reds",
+            colorbar={"title": {"text": metric}, "tickformat": ".0%"},
+            hovertemplate="%{y} / %{x}<br>%{text}<extra></extra>",
+        )
+    )
+    first, second = (_predicate_name(predicate) for predicate in cells[0]["predicates"]) if cells else ("", "")
+    figure.update_layout(
+        title={"text": _("{metric} by {first} and {second} (* flagged as worse)", metric=metric, first=first, second=second)},
+        xaxis={"title": {"text": second}, "type": "category"},
+        yaxis={"title": {"text": first}, "type": "category"},
+        height=_HEIGHT,
+        margin=_MARGIN,
+    )
+    return figure
+
+
+def _predicate_name(predicate: dict[str, Any]) -> str:
+    return predicate["tag"] if "tag" in predicate else predicate["attribute"]
+
+
+def _predicate_text(predicate: dict[str, Any]) -> str:
+    return str(predicate["value"]).lower() if "tag" in predicate else str(predicate["value"])

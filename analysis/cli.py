@@ -3,6 +3,9 @@
 Every command reads either a dataset file (``--config``) or input flags; flags
 override the file. Exit codes: 0 success, 2 bad input, configuration or usage,
 with a one-line message on stderr.
+
+Commands: ``summary`` (every number of the first analysis) and ``slices``
+(slices or intersections ranked by one metric, tested against the rest).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
+from analysis.slice_analysis import analyse_slices, slice_groupings, slices_report
+from analysis.slice_metrics import ERROR_RATE, METRIC_CHOICES, parse_metric
 from analysis.summary import summarize
-from analysis.text_output import render_discovery, render_summary
+from analysis.text_output import render_discovery, render_slices, render_summary
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -69,46 +74,85 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="TAG=ACCURACY",
         help=_("what-if target accuracy for a tag (repeatable); default: every tag's HLP"),
     )
-    _add_filter_and_output_options(summary)
+    _add_filter_options(summary)
+    _add_output_options(summary)
 
-    discover = commands.add_parser("discover", help=_("search conjunctions of attribute values and tags for the worst slices"))
-    _add_input_options(discover)
-    _add_discovery_options(discover)
-    _add_filter_and_output_options(discover)
+    slices = commands.add_parser("slices", help=_("slices ranked by one metric, each tested against the rest of the data"))
+    _add_input_options(slices)
+    slices.add_argument(
+        "--metric",
+        default=ERROR_RATE,
+        help=_("metric of the slices: {choices} (default: error_rate)", choices=", ".join(METRIC_CHOICES)),
+    )
+    slices.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=_("attribute to slice by (repeatable; default: every attribute)"),
+    )
+    slices.add_argument(
+        "--by",
+        metavar="ATTRIBUTE_OR_TAG",
+        help=_("second attribute or tag (tag:NAME) crossed with each attribute: one slice per pair of values"),
+    )
+    slices.add_argument(
+        "--min-support",
+        type=_non_negative_integer,
+        metavar="N",
+        help=_("smallest support for a flag; overrides [statistics] min_support, which is 30 unless set"),
+    )
+    slices.add_argument("--top", type=_positive_integer, metavar="K", help=_("show only the K worst slices"))
+    _add_discovery_options(slices)
+    _add_filter_options(slices)
+    _add_output_options(slices)
     return parser
 
 
-def _add_filter_and_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--keep",
-        action="append",
-        default=[],
-        metavar="CONDITION",
-        help=_("keep only examples matching tag:NAME or attr:NAME=VALUE (repeatable), as the dashboard's global filter"),
+def _add_discovery_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        _("discovery"),
+        _("With --discover, search conjunctions of attribute values and tags for the worst slices; --metric, --min-support and --top apply to the search."),
     )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="CONDITION",
-        help=_("leave out examples matching tag:NAME or attr:NAME=VALUE (repeatable)"),
+    group.add_argument(
+        "--discover",
+        action="store_true",
+        help=_("search conjunctions of up to --max-predicates conditions instead of listing single slices"),
     )
-    parser.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
-    parser.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
-    parser.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
+    group.add_argument(
+        "--max-predicates",
+        type=_bounded_integer(1, discovery.MAX_PREDICATES),
+        default=discovery.DEFAULT_MAX_PREDICATES,
+        metavar="N",
+        help=_("most conditions in one discovered slice, 1 to 3 (default: 3)"),
+    )
+    group.add_argument(
+        "--alpha",
+        type=_fraction,
+        default=discovery.DEFAULT_ALPHA,
+        help=_("weight of the metric's lift against the slice's size in the score, above 0 and at most 1 (default: 0.95)"),
+    )
+    group.add_argument("--tag-absent", action="store_true", help=_("also search conditions that a tag is absent"))
+    group.add_argument(
+        "--overlap",
+        type=_fraction,
+        default=discovery.DEFAULT_OVERLAP,
+        help=_("share of common examples above which discovered slices are grouped (default: 0.5)"),
+    )
+    group.add_argument(
+        "--overlap-measure",
+        choices=discovery.OVERLAP_MEASURES,
+        default=discovery.CONTAINMENT,
+        help=_("containment: share of the smaller slice in the larger; jaccard: shared over combined examples (default: containment)"),
+    )
 
 
-def _bounded_integer(minimum: int, maximum: int | None):
-    """Return an argparse type accepting whole numbers in [minimum, maximum] (no upper bound when None)."""
+def _bounded_integer(minimum: int, maximum: int):
+    """Return an argparse type accepting whole numbers from ``minimum`` to ``maximum``."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum or (maximum is not None and value > maximum):
-            if maximum is None:
-                raise argparse.ArgumentTypeError(_("expected a whole number of at least {minimum}, got {value!r}", minimum=minimum, value=text))
+        value = _integer(text)
+        if not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
                 _("expected a whole number from {minimum} to {maximum}, got {value!r}", minimum=minimum, maximum=maximum, value=text)
             )
@@ -127,50 +171,48 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _add_discovery_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(_("discovery"))
-    group.add_argument(
-        "--metric",
-        choices=discovery.METRICS,
-        default=discovery.ERROR_RATE,
-        help=_("metric whose worst slices are searched; fpr and fnr need a positive class (default: error_rate)"),
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="CONDITION",
+        help=_("keep only examples matching tag:NAME or attr:NAME=VALUE (repeatable), as the dashboard's global filter"),
     )
-    group.add_argument(
-        "--max-predicates",
-        type=_bounded_integer(1, discovery.MAX_PREDICATES),
-        default=discovery.DEFAULT_MAX_PREDICATES,
-        help=_("most conditions in one slice, 1 to 3 (default: 3)"),
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="CONDITION",
+        help=_("leave out examples matching tag:NAME or attr:NAME=VALUE (repeatable)"),
     )
-    group.add_argument(
-        "--min-support",
-        type=_bounded_integer(1, None),
-        help=_("fewest examples in a reported slice (default: [statistics] min_support, 30)"),
-    )
-    group.add_argument(
-        "--top",
-        type=_bounded_integer(1, discovery.MAX_TOP),
-        default=discovery.DEFAULT_TOP,
-        help=_("slices to report, 1 to 50 (default: 10)"),
-    )
-    group.add_argument(
-        "--alpha",
-        type=_fraction,
-        default=discovery.DEFAULT_ALPHA,
-        help=_("weight of the metric's lift against the slice's size in the score, above 0 and at most 1 (default: 0.95)"),
-    )
-    group.add_argument("--tag-absent", action="store_true", help=_("also search conditions that a tag is absent"))
-    group.add_argument(
-        "--overlap",
-        type=_fraction,
-        default=discovery.DEFAULT_OVERLAP,
-        help=_("share of common examples above which slices are grouped (default: 0.5)"),
-    )
-    group.add_argument(
-        "--overlap-measure",
-        choices=discovery.OVERLAP_MEASURES,
-        default=discovery.CONTAINMENT,
-        help=_("containment: share of the smaller slice in the larger; jaccard: shared over combined examples (default: containment)"),
-    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
+    parser.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
+    parser.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
+
+
+def _positive_integer(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("expected a whole number of at least 1, got {value!r}", value=text))
+    return value
+
+
+def _non_negative_integer(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("expected a whole number of at least 0, got {value!r}", value=text))
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("expected a whole number, got {value!r}", value=text)) from None
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -230,38 +272,19 @@ def _parse_targets(pairs: list[str]) -> dict[str, float] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "slices":
+        _check_discovery_arguments(parser, arguments, argv)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
     with language:
-        if arguments.command == "discover":
-            return _run_discover(arguments)
+        if arguments.command == "slices" and arguments.discover:
+            return _run_discovery(arguments)
+        if arguments.command == "slices":
+            return _run_slices(arguments)
         return _run_summary(arguments)
-
-
-def _run_discover(arguments: argparse.Namespace) -> int:
-    try:
-        config = config_from_arguments(arguments)
-        dataset = load_dataset(config)
-        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
-        settings = discovery.DiscoverySettings(
-            metric=arguments.metric,
-            max_predicates=arguments.max_predicates,
-            min_support=arguments.min_support,
-            top=arguments.top,
-            alpha=arguments.alpha,
-            tag_absent=arguments.tag_absent,
-            overlap=arguments.overlap,
-            overlap_measure=arguments.overlap_measure,
-        )
-        result = discovery.discover_slices(dataset, settings, example_filter).as_dict()
-    except AnalysisError as error:
-        print(_("error: {message}", message=str(error)), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    result = {"dataset": dataset.config.display_name, **result}
-    _write_output(result, arguments.format, render_discovery)
-    return EXIT_OK
 
 
 def _run_summary(arguments: argparse.Namespace) -> int:
@@ -273,19 +296,77 @@ def _run_summary(arguments: argparse.Namespace) -> int:
     except AnalysisError as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT
-
-    _write_output(summary, arguments.format, render_summary)
-    return EXIT_OK
+    return _write(arguments.format, summary, render_summary)
 
 
-def _write_output(result: dict, output_format: str, render) -> None:
+def _run_slices(arguments: argparse.Namespace) -> int:
+    try:
+        config = config_from_arguments(arguments)
+        if arguments.min_support is not None:
+            config = config.replace(min_support=arguments.min_support)
+        dataset = load_dataset(config)
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        spec = parse_metric(arguments.metric, dataset)
+        groupings = slice_groupings(dataset, arguments.attribute, arguments.by)
+        analysis = analyse_slices(dataset, spec, groupings, example_filter)
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = slices_report(dataset, analysis, example_filter, arguments.top)
+    return _write(arguments.format, report, render_slices)
+
+
+def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace, argv: list[str] | None) -> None:
+    """Reject options that do not fit the chosen mode of ``slices``, with a one-line usage error."""
+    given = set(sys.argv[1:] if argv is None else argv)
+    given = {text.split("=", 1)[0] for text in given}
+    discovery_only = ("--max-predicates", "--alpha", "--tag-absent", "--overlap", "--overlap-measure")
+    if arguments.discover:
+        for option in ("--attribute", "--by"):
+            if option in given:
+                parser.error(_("{option} does not apply to --discover, which searches every attribute and tag", option=option))
+        if arguments.metric not in discovery.METRICS:
+            parser.error(
+                _("--discover searches by {choices}, not {metric!r}", choices=", ".join(discovery.METRICS), metric=arguments.metric)
+            )
+        return
+    for option in discovery_only:
+        if option in given:
+            parser.error(_("{option} applies only with --discover", option=option))
+
+
+def _run_discovery(arguments: argparse.Namespace) -> int:
+    try:
+        config = config_from_arguments(arguments)
+        dataset = load_dataset(config)
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        settings = discovery.DiscoverySettings(
+            metric=arguments.metric,
+            max_predicates=arguments.max_predicates,
+            min_support=arguments.min_support,
+            top=arguments.top if arguments.top is not None else discovery.DEFAULT_TOP,
+            alpha=arguments.alpha,
+            tag_absent=arguments.tag_absent,
+            overlap=arguments.overlap,
+            overlap_measure=arguments.overlap_measure,
+        )
+        result = discovery.discover_slices(dataset, settings, example_filter)
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return _write(arguments.format, {"dataset": dataset.config.display_name, **result.as_dict()}, render_discovery)
+
+
+def _write(output_format: str, report: dict, render) -> int:
+    """Print ``report`` as JSON or as the text ``render`` makes of it."""
     try:
         if output_format == "json":
-            json.dump(result, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+            json.dump(report, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
             sys.stdout.write("\n")
         else:
-            sys.stdout.write(render(result))
+            sys.stdout.write(render(report))
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (for example `head`) closed the pipe early; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK

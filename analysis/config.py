@@ -319,17 +319,16 @@ def validate(config: DatasetConfig, origin: Path | str) -> None:
             _("In {file}, the tag separator is empty.", file=origin),
             _("Set separator to the character between tags, for example \";\"."),
         )
-    for key, value, minimum in (
-        ("max_categories", config.max_categories, 2),
-        ("top_categories", config.top_categories, 1),
-        ("numeric_bins", config.numeric_bins, 2),
-        ("max_numeric_values", config.max_numeric_values, 2),
-    ):
-        if value < minimum:
-            raise ConfigError(
-                _("In {file}, slices.{key} = {value} is too small.", file=origin, key=key, value=value),
-                _("Use a whole number of at least {minimum}.", minimum=minimum),
-            )
+    _check_minimums(
+        "slices",
+        (
+            ("max_categories", config.max_categories, 2),
+            ("top_categories", config.top_categories, 1),
+            ("numeric_bins", config.numeric_bins, 2),
+            ("max_numeric_values", config.max_numeric_values, 2),
+        ),
+        origin,
+    )
     if config.per_example_score_mode and config.correct_column:
         raise ConfigError(
             _("In {file}, both a correct-flag column and an error threshold are set.", file=origin),
@@ -351,14 +350,23 @@ def _validate_statistics(config: DatasetConfig, origin: Path | str) -> None:
             _("In {file}, statistics.min_gap = {value} must be at least 0 and below 1.", file=origin, value=config.min_gap),
             _("Write the gap as a fraction: 0.02 means 2 points."),
         )
-    for key, value, minimum in (
-        ("min_support", config.min_support, 0),
-        ("bootstrap_samples", config.bootstrap_samples, 100),
-        ("seed", config.seed, 0),
-    ):
+    _check_minimums(
+        "statistics",
+        (
+            ("min_support", config.min_support, 0),
+            ("bootstrap_samples", config.bootstrap_samples, 100),
+            ("seed", config.seed, 0),
+        ),
+        origin,
+    )
+
+
+def _check_minimums(section: str, checks: tuple[tuple[str, int, int], ...], origin: Path | str) -> None:
+    """Raise ConfigError for the first (key, value, minimum) whose whole-number value is below its minimum."""
+    for key, value, minimum in checks:
         if value < minimum:
             raise ConfigError(
-                _("In {file}, statistics.{key} = {value} is too small.", file=origin, key=key, value=value),
+                _("In {file}, {section}.{key} = {value} is too small.", file=origin, section=section, key=key, value=value),
                 _("Use a whole number of at least {minimum}.", minimum=minimum),
             )
 

@@ -60,11 +60,9 @@ from analysis.filters import ExampleFilter
 from analysis.i18n import N_, _
 from analysis.model import MODE_CLASSIFICATION, Dataset
 from analysis.significance import adjust_p_values, compare_to_rest, is_flagged
+from analysis.slice_metrics import ERROR_RATE, FALSE_NEGATIVE_RATE, FALSE_POSITIVE_RATE
 from analysis.stats import ratio, wilson_interval
 
-ERROR_RATE = "error_rate"
-FALSE_POSITIVE_RATE = "fpr"
-FALSE_NEGATIVE_RATE = "fnr"
 METRICS = (ERROR_RATE, FALSE_POSITIVE_RATE, FALSE_NEGATIVE_RATE)
 METRIC_NAMES = {
     ERROR_RATE: N_("error rate"),
@@ -123,9 +121,10 @@ class Predicate:
         return _("no tag {tag}", tag=self.name)
 
     def as_dict(self) -> dict:
+        """Return the predicate in the form the ``slices`` command uses: ``{attribute, value}`` or ``{tag, value}``."""
         if self.kind == "attribute":
-            return {"kind": "attribute", "attribute": self.name, "value": self.value}
-        return {"kind": "tag", "tag": self.name, "present": self.present}
+            return {"attribute": self.name, "value": self.value}
+        return {"tag": self.name, "value": self.present}
 
 
 @dataclass

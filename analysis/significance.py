@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -109,3 +110,43 @@ def is_flagged(adjusted_p: float, gap: float, support: int, settings: FlagSettin
         return False
     # A small tolerance, so that a gap of exactly 2 points computed in floating point still counts.
     return adjusted_p < settings.fdr_q and gap >= settings.min_gap - 1e-12 and support >= settings.min_support
+
+
+@dataclass
+class Significance:
+    """The comparison of one group (slice or tag) with the rest of the data.
+
+    ``reason`` says why ``p_value`` is undefined (NaN), and is None otherwise.
+    An untested group is never flagged.
+    """
+
+    p_value: float
+    test: str | None
+    p_adjusted: float
+    flagged: bool
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, float | str | bool | None]:
+        return {"p_value": self.p_value, "test": self.test, "p_adjusted": self.p_adjusted, "flagged": self.flagged}
+
+
+def compare_groups(groups: Sequence[tuple[int, int]], total_errors: int, total: int, settings: FlagSettings) -> list[Significance]:
+    """Compare each group with the rest of the data, adjusting the p-values over all of them as one family.
+
+    ``groups`` holds (errors, support) per group, where an "error" is the event
+    the metric counts as bad (an error, a false positive, a missed example of a
+    class). ``total_errors`` and ``total`` count the same event and support over
+    all the data. The gap behind the flag is the group's rate of the event minus
+    the overall rate, so a positive gap means worse.
+    """
+    tests = [compare_to_rest(errors, n, total_errors, total) for errors, n in groups]
+    adjusted = adjust_p_values([p_value for p_value, _name in tests])
+    overall_rate = total_errors / total if total else math.nan
+    results = []
+    for (errors, n), (p_value, name), p_adjusted in zip(groups, tests, adjusted):
+        if math.isnan(p_value):
+            results.append(Significance(p_value, None, p_adjusted, False, reason=name))
+            continue
+        gap = errors / n - overall_rate
+        results.append(Significance(p_value, name, p_adjusted, is_flagged(p_adjusted, gap, n, settings)))
+    return results

@@ -15,6 +15,7 @@ from analysis.filters import ExampleFilter
 from analysis.i18n import _, format_percent
 from analysis.metrics import MAJORITY_MARGIN, RARE_CLASS_SHARE, class_metrics, imbalance
 from analysis.model import OVERALL, Dataset
+from analysis.significance import compare_groups
 from analysis.slices import slice_table
 from analysis.stats import ratio
 from analysis.tags import tag_table, what_if
@@ -68,6 +69,7 @@ def summarize(
     result["slices"] = slice_table(dataset, counts)
     result["tags"] = tag_table(dataset, counts, hlp)
     _note_tags(result["tags"], notes)
+    _add_significance(dataset, counts, result, notes)
     chosen = targets if targets is not None else {t.name: hlp[t.name] for t in dataset.tags if t.name in hlp}
     estimate = what_if(dataset, counts, chosen)
     result["what_if"] = {
@@ -218,6 +220,23 @@ def _note_tags(rows: list[dict[str, Any]], notes: dict[str, str]) -> None:
             reason = _("No HLP value for '{tag}': room for improvement and potential gain are undefined.", tag=row["tag"])
             for key in ("hlp", "room_for_improvement", "potential_gain"):
                 notes[f"tags[{index}].{key}"] = reason
+
+
+def _add_significance(dataset: Dataset, counts: Counts, result: dict[str, Any], notes: dict[str, str]) -> None:
+    """Add p_value, test, p_adjusted and flagged to every slice and tag row.
+
+    Slices and tags form one family for the Benjamini-Hochberg adjustment, as
+    they are all tested in this one analysis.
+    """
+    keys = [("slices", index) for index in range(len(result["slices"]))]
+    keys += [("tags", index) for index in range(len(result["tags"]))]
+    groups = [(result[table][index]["errors"], result[table][index]["count"]) for table, index in keys]
+    found = compare_groups(groups, counts.errors, counts.total, dataset.config)
+    for (table, index), significance in zip(keys, found):
+        result[table][index].update(significance.as_dict())
+        if significance.reason is not None:
+            for key in ("p_value", "test", "p_adjusted"):
+                notes[f"{table}[{index}].{key}"] = significance.reason
 
 
 def _points(value: float) -> str:

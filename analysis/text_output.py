@@ -153,6 +153,81 @@ def _tag_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def describe_predicates(predicates: list[dict[str, Any]]) -> str:
+    """Write a slice's predicates as ``race = Caucasian and tag noisy``."""
+    parts = []
+    for predicate in predicates:
+        if "tag" in predicate:
+            parts.append(_("tag {tag}", tag=predicate["tag"]) if predicate["value"] else _("no tag {tag}", tag=predicate["tag"]))
+        else:
+            parts.append(_("{attribute} = {value}", attribute=predicate["attribute"], value=predicate["value"]))
+    return _(" and ").join(parts)
+
+
+def render_slices(report: dict[str, Any]) -> str:
+    """Render the slices report: the overall value, one table row per slice, and the sample-size guidance."""
+    settings = report["settings"]
+    overall = report["overall"]
+
+    lines = [_("Dataset: {name}", name=report["dataset"])]
+    if report["filter"]["description"]:
+        lines.append(_("Filter: {description}", description=report["filter"]["description"]))
+    lines.append(
+        _(
+            "Metric: {metric}; overall {value} ({low} - {high}), support {support}",
+            metric=report["metric"], value=_percent(overall["value"]), low=_percent(overall["ci_low"]),
+            high=_percent(overall["ci_high"]), support=overall["support"],
+        )
+    )
+    lines.append(
+        _(
+            "A slice is flagged when its adjusted p-value is below {q}, its gap to overall is at least {gap} points and its support at least {support}.",
+            q=settings["fdr_q"], gap=f"{100 * settings['min_gap']:g}", support=settings["min_support"],
+        )
+    )
+    lines.append("")
+
+    lines += _table(
+        [_("slice"), _("support"), report["metric"], _("interval"), _("gap to overall"), _("p-value"), _("adjusted p"), _("flag")],
+        [
+            [
+                describe_predicates(row["predicates"]),
+                str(row["support"]),
+                _percent(row["value"]),
+                f"{_percent(row['ci_low'])} - {_percent(row['ci_high'])}",
+                _signed_points(row["gap_to_overall"]),
+                _p_value(row["p_value"]),
+                _p_value(row["p_adjusted"]),
+                _slice_flag(row),
+            ]
+            for row in report["slices"]
+        ],
+    )
+
+    if len(report["slices"]) < report["slices_tested"]:
+        lines.append(_("  ... {count} more slices tested; they are in the JSON output without --top", count=report["slices_tested"] - len(report["slices"])))
+
+    small = [row for row in report["slices"] if row["below_min_support"]]
+    if small:
+        lines += ["", _("Too small to judge")]
+        lines += [f"  {describe_predicates(row['predicates'])}: {' '.join(row['guidance'])}" for row in small]
+    return "\n".join(lines) + "\n"
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return _("undefined")
+    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
+def _slice_flag(row: dict[str, Any]) -> str:
+    if row["flagged"]:
+        return _("worse")
+    if row["below_min_support"]:
+        return _("too small")
+    return ""
+
+
 def render_discovery(result: dict[str, Any]) -> str:
     """Render the result of slice discovery: the search settings, then one row per reported slice."""
     from analysis.discovery import METRIC_NAMES

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, false_discovery_control, fisher_exact, norm
+from scipy.stats.contingency import expected_freq
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import (
     accuracy_score,
@@ -297,6 +298,19 @@ def wilson_bounds(errors: int, n: int, confidence_level: float) -> tuple[float, 
     return float(interval.low), float(interval.high)
 
 
+def significance_against_rest(errors: int, n: int, total_errors: int, total: int) -> dict:
+    """Return the two-sided p-value and test name of a group against the rest of the data; NaN and None when undefined."""
+    rest, rest_errors = total - n, total_errors - errors
+    if n == 0 or rest == 0:
+        return {"p_value": math.nan, "test": None}
+    table = np.array([[errors, n - errors], [rest_errors, rest - rest_errors]])
+    if (expected_freq(table) < 5).any():
+        return {"p_value": float(fisher_exact(table).pvalue), "test": "fisher_exact"}
+    pooled = total_errors / total
+    z = (errors / n - rest_errors / rest) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest))
+    return {"p_value": float(2 * norm.sf(abs(z))), "test": "z_test"}
+
+
 def divide(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else math.nan
 
@@ -320,6 +334,9 @@ class ExpectedData:
     tag_flags: pd.DataFrame
     hlp: dict[str, float] = field(default_factory=dict)
     confidence_level: float = 0.95
+    fdr_q: float = 0.05
+    min_gap: float = 0.02
+    min_support: int = 30
     # Per attribute: the top values (largest first) or the bin labels in order, or None for a plain categorical one.
     attribute_bins: dict[str, list[str] | None] = field(default_factory=dict)
 
@@ -459,6 +476,40 @@ class ExpectedData:
 
     def slice_rows(self) -> list[dict]:
         """Return one row per (attribute, slice value), attributes in order, values in display order."""
+        slices, tags = self._slice_rows(), self._tag_rows()
+        self._add_significance(slices + tags)
+        return slices
+
+    def tag_rows(self) -> list[dict]:
+        """Return one row per tag, in tag order, then the untagged group."""
+        slices, tags = self._slice_rows(), self._tag_rows()
+        self._add_significance(slices + tags)
+        return tags
+
+    def _add_significance(self, rows: list[dict]) -> None:
+        """Add p_value, test, p_adjusted and flagged, with slices and tags as one family.
+
+        The p-value comes from scipy's Fisher test when an expected count of the
+        2x2 table (slice or tag against the rest) is under 5, else from the
+        pooled two-proportion z-statistic written out here. Benjamini-Hochberg
+        comes from scipy.
+        """
+        overall_rate = self.errors / self.total
+        for row in rows:
+            row.update(significance_against_rest(row["errors"], row["count"], self.errors, self.total))
+        defined = [i for i, row in enumerate(rows) if not math.isnan(row["p_value"])]
+        adjusted = false_discovery_control([rows[i]["p_value"] for i in defined], method="bh") if defined else []
+        for row in rows:
+            row["p_adjusted"] = math.nan
+        for i, value in zip(defined, adjusted):
+            rows[i]["p_adjusted"] = float(value)
+        for row in rows:
+            gap = divide(row["errors"], row["count"]) - overall_rate
+            row["flagged"] = bool(
+                row["p_adjusted"] < self.fdr_q and gap >= self.min_gap - 1e-12 and row["count"] >= self.min_support
+            )
+
+    def _slice_rows(self) -> list[dict]:
         overall_error_rate = self.frame["is_error"].mean()
         rows = []
         for attribute in self.slice_values.columns:
@@ -494,8 +545,7 @@ class ExpectedData:
             ordered = [value for value in bins if value in present]
         return ordered + [value for value in (OTHER, MISSING) if value in present]
 
-    def tag_rows(self) -> list[dict]:
-        """Return one row per tag, in tag order, then the untagged group."""
+    def _tag_rows(self) -> list[dict]:
         groups = [(name, self.tag_flags[name].astype(bool)) for name in self.tags]
         groups.append((UNTAGGED, ~self.tag_flags.astype(bool).any(axis=1)))
         rows = []
@@ -606,6 +656,9 @@ def read_expected(config: DatasetConfig) -> ExpectedData:
         tag_flags=joined[tag_columns].rename(columns=lambda c: c.split("\x00", 1)[1]).astype(bool),
         hlp=_read_hlp(config),
         confidence_level=config.confidence_level,
+        fdr_q=config.fdr_q,
+        min_gap=config.min_gap,
+        min_support=config.min_support,
         attribute_bins=bins,
     )
 

@@ -217,7 +217,7 @@ def test_adjusted_p_values_over_whole_family(planted_config):
     assert result.candidates_evaluated == len(keys)
     for reported in result.slices:
         predicate = reported["predicates"][0]
-        key = ("attribute", predicate["attribute"], predicate["value"]) if predicate["kind"] == "attribute" else ("tag", predicate["tag"], True)
+        key = ("attribute", predicate["attribute"], predicate["value"]) if "attribute" in predicate else ("tag", predicate["tag"], True)
         assert reported["p_value"] == pytest.approx(raw[key], rel=1e-9)
         assert reported["adjusted_p_value"] == pytest.approx(adjusted[key], rel=1e-9)
 
@@ -229,11 +229,11 @@ def test_overlap_values_match_pandas(planted_config):
     def mask_of(predicates):
         mask = np.ones(expected.total, dtype=bool)
         for predicate in predicates:
-            if predicate["kind"] == "attribute":
+            if "attribute" in predicate:
                 mask &= (expected.slice_values[predicate["attribute"]] == predicate["value"]).to_numpy()
             else:
                 flags = expected.tag_flags[predicate["tag"]].to_numpy(dtype=bool)
-                mask &= flags if predicate["present"] else ~flags
+                mask &= flags if predicate["value"] else ~flags
         return mask
 
     checked = 0

@@ -1,4 +1,4 @@
-"""The command line of slice discovery: ``python -m analysis discover``."""
+"""The command line of slice discovery: ``python -m analysis slices --discover``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ MEMBER_KEYS = {"predicates", "description", "support", "errors", "metric_value",
 
 
 def run_discover(capsys, *arguments: str) -> tuple[int, str, str]:
-    code = main(["discover", *arguments])
+    code = main(["slices", "--discover", *arguments])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -78,16 +78,18 @@ def test_text_output(capsys):
     "arguments, message",
     [
         (["--max-predicates", "4"], "error: argument --max-predicates: expected a whole number from 1 to 3, got '4'."),
-        (["--max-predicates", "two"], "error: argument --max-predicates: expected a whole number from 1 to 3, got 'two'."),
-        (["--min-support", "0"], "error: argument --min-support: expected a whole number of at least 1, got '0'."),
-        (["--top", "51"], "error: argument --top: expected a whole number from 1 to 50, got '51'."),
+        (["--max-predicates", "two"], "error: argument --max-predicates: expected a whole number, got 'two'."),
+        (["--min-support", "-1"], "error: argument --min-support: expected a whole number of at least 0, got '-1'."),
+        (["--top", "0"], "error: argument --top: expected a whole number of at least 1, got '0'."),
         (["--alpha", "1.5"], "error: argument --alpha: expected a number above 0 and at most 1, got '1.5'."),
-        (["--metric", "auc"], "error: argument --metric: invalid choice: 'auc'"),
+        (["--metric", "precision:yes"], "error: --discover searches by error_rate, fpr, fnr, not 'precision:yes'."),
+        (["--attribute", "accent"], "error: --attribute does not apply to --discover, which searches every attribute and tag."),
+        (["--by", "device"], "error: --by does not apply to --discover, which searches every attribute and tag."),
     ],
 )
 def test_invalid_option_one_line(capsys, arguments, message):
     with pytest.raises(SystemExit) as stopped:
-        main(["discover", "--config", SPEECH, *arguments])
+        main(["slices", "--discover", "--config", SPEECH, *arguments])
     err = capsys.readouterr().err
 
     assert stopped.value.code == 2
@@ -99,6 +101,8 @@ def test_invalid_option_one_line(capsys, arguments, message):
     "arguments, message",
     [
         (["--min-support", "30000"], "error: The minimum support (30000) is larger than the 20000 examples the search covers."),
+        (["--min-support", "0"], "error: The minimum support must be at least 1, got 0."),
+        (["--top", "51"], "error: The number of slices to report must be between 1 and 50, got 51."),
         (["--metric", "fpr"], "error: The metric 'fpr' needs a binary task with a positive class."),
     ],
 )
@@ -109,3 +113,13 @@ def test_bad_setting_exit_code(capsys, arguments, message):
     assert out == ""
     assert err.startswith(message)
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("option", ["--max-predicates=2", "--alpha=0.9", "--tag-absent", "--overlap=0.3", "--overlap-measure=jaccard"])
+def test_discovery_option_needs_discover(capsys, option):
+    with pytest.raises(SystemExit) as stopped:
+        main(["slices", "--config", SPEECH, option])
+    err = capsys.readouterr().err
+
+    assert stopped.value.code == 2
+    assert err.startswith(f"error: {option.split('=')[0]} applies only with --discover.")

@@ -7,9 +7,10 @@ import textwrap
 
 import numpy as np
 import pytest
-from scipy.stats import false_discovery_control, hypergeom, norm
+import pandas as pd
+from scipy.stats import false_discovery_control, fisher_exact, hypergeom, norm
 
-from analysis import ConfigError, load_config
+from analysis import ConfigError, load_config, load_dataset, summarize
 from analysis.config import DatasetConfig
 from analysis.significance import (
     FISHER_EXACT,
@@ -205,3 +206,23 @@ def test_invalid_statistics_raises(tmp_path, name):
     assert str(path) in message
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_summary_notes_untestable_slice(write_dataset):
+    predictions = pd.DataFrame({"id": range(40), "label": ["a", "b"] * 20, "prediction": ["a"] * 40})
+    metadata = pd.DataFrame({"id": range(40), "site": ["north"] * 40, "tag_noisy": [True] * 8 + [False] * 32})
+
+    summary = summarize(load_dataset(write_dataset(predictions, metadata)))
+
+    row = summary["slices"][0]
+    assert (row["value"], row["count"]) == ("north", 40)
+    assert row["p_value"] is None
+    assert row["p_adjusted"] is None
+    assert row["test"] is None
+    assert row["flagged"] is False
+    assert "contains every example" in summary["notes"]["slices[0].p_value"]
+    assert "contains every example" in summary["notes"]["slices[0].p_adjusted"]
+    noisy = summary["tags"][0]
+    assert noisy["test"] == "fisher_exact"
+    assert noisy["p_value"] == pytest.approx(fisher_exact([[4, 4], [16, 16]]).pvalue)
+    assert noisy["p_adjusted"] == pytest.approx(false_discovery_control([noisy["p_value"], summary["tags"][1]["p_value"]], method="bh")[0])

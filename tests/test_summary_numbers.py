@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis import load_dataset, summarize
-from summary_keys import CLASS_AVERAGES, CLASS_KEYS, SLICE_NUMBERS, TAG_NUMBERS
+from summary_keys import CLASS_AVERAGES, CLASS_KEYS, SIGNIFICANCE_LABELS, SLICE_NUMBERS, TAG_NUMBERS
 
 if TYPE_CHECKING:
     from conftest import ExpectedData
@@ -192,6 +192,12 @@ def test_slice_wilson_bounds_match_scipy(case):
         assert_number(actual["ci_high"], expected["ci_high"], f"{where}: ci_high")
 
 
+def test_slice_test_and_flag_match_oracle(case):
+    for actual, expected in zip(case.summary["slices"], case.expected.slice_rows()):
+        for key in SIGNIFICANCE_LABELS:
+            assert actual[key] == expected[key], f"slice {expected['column']}={expected['value']}: {key}"
+
+
 def test_slice_counts_sum_to_total(case):
     totals = pd.DataFrame(case.summary["slices"]).groupby("column")["count"].sum()
     for column, total in totals.items():
@@ -215,6 +221,12 @@ def test_tag_numbers_match_pandas(case):
     for actual, expected in zip(case.summary["tags"], case.expected.tag_rows()):
         for key in TAG_NUMBERS:
             assert_number(actual[key], expected[key], f"tag {expected['tag']}: {key}")
+
+
+def test_tag_test_and_flag_match_oracle(case):
+    for actual, expected in zip(case.summary["tags"], case.expected.tag_rows()):
+        for key in SIGNIFICANCE_LABELS:
+            assert actual[key] == expected[key], f"tag {expected['tag']}: {key}"
 
 
 def test_untagged_group_has_no_tag(case):
