@@ -122,27 +122,23 @@ def _add_discovery_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-predicates",
         type=_bounded_integer(1, discovery.MAX_PREDICATES),
-        default=discovery.DEFAULT_MAX_PREDICATES,
         metavar="N",
-        help=_("most conditions in one discovered slice, 1 to 3 (default: 3)"),
+        help=_("maximum number of conditions in one discovered slice, 1 to 3 (default: 3)"),
     )
     group.add_argument(
         "--alpha",
         type=_fraction,
-        default=discovery.DEFAULT_ALPHA,
         help=_("weight of the metric's lift against the slice's size in the score, above 0 and at most 1 (default: 0.95)"),
     )
     group.add_argument("--tag-absent", action="store_true", help=_("also search conditions that a tag is absent"))
     group.add_argument(
         "--overlap",
         type=_fraction,
-        default=discovery.DEFAULT_OVERLAP,
         help=_("share of common examples above which discovered slices are grouped (default: 0.5)"),
     )
     group.add_argument(
         "--overlap-measure",
         choices=discovery.OVERLAP_MEASURES,
-        default=discovery.CONTAINMENT,
         help=_("containment: share of the smaller slice in the larger; jaccard: shared over combined examples (default: containment)"),
     )
 
@@ -275,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     arguments = parser.parse_args(argv)
     if arguments.command == "slices":
-        _check_discovery_arguments(parser, arguments, argv)
+        _check_discovery_arguments(parser, arguments)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
@@ -316,22 +312,30 @@ def _run_slices(arguments: argparse.Namespace) -> int:
     return _write(arguments.format, report, render_slices)
 
 
-def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace, argv: list[str] | None) -> None:
-    """Reject options that do not fit the chosen mode of ``slices``, with a one-line usage error."""
-    given = set(sys.argv[1:] if argv is None else argv)
-    given = {text.split("=", 1)[0] for text in given}
-    discovery_only = ("--max-predicates", "--alpha", "--tag-absent", "--overlap", "--overlap-measure")
+def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """Reject options that do not fit the chosen mode of ``slices``, with a one-line usage error.
+
+    The discovery options default to None, so that giving one without
+    ``--discover`` can be told apart from not giving it.
+    """
     if arguments.discover:
-        for option in ("--attribute", "--by"):
-            if option in given:
+        for option, given in (("--attribute", arguments.attribute), ("--by", arguments.by)):
+            if given:
                 parser.error(_("{option} does not apply to --discover, which searches every attribute and tag", option=option))
         if arguments.metric not in discovery.METRICS:
             parser.error(
                 _("--discover searches by {choices}, not {metric!r}", choices=", ".join(discovery.METRICS), metric=arguments.metric)
             )
         return
-    for option in discovery_only:
-        if option in given:
+    discovery_only = (
+        ("--max-predicates", arguments.max_predicates is not None),
+        ("--alpha", arguments.alpha is not None),
+        ("--tag-absent", arguments.tag_absent),
+        ("--overlap", arguments.overlap is not None),
+        ("--overlap-measure", arguments.overlap_measure is not None),
+    )
+    for option, given in discovery_only:
+        if given:
             parser.error(_("{option} applies only with --discover", option=option))
 
 
@@ -340,16 +344,18 @@ def _run_discovery(arguments: argparse.Namespace) -> int:
         config = config_from_arguments(arguments)
         dataset = load_dataset(config)
         example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
-        settings = discovery.DiscoverySettings(
-            metric=arguments.metric,
-            max_predicates=arguments.max_predicates,
-            min_support=arguments.min_support,
-            top=arguments.top if arguments.top is not None else discovery.DEFAULT_TOP,
-            alpha=arguments.alpha,
-            tag_absent=arguments.tag_absent,
-            overlap=arguments.overlap,
-            overlap_measure=arguments.overlap_measure,
-        )
+        chosen = {
+            "metric": arguments.metric,
+            "max_predicates": arguments.max_predicates,
+            "min_support": arguments.min_support,
+            "top": arguments.top,
+            "alpha": arguments.alpha,
+            "tag_absent": arguments.tag_absent,
+            "overlap": arguments.overlap,
+            "overlap_measure": arguments.overlap_measure,
+        }
+        # Options left out keep the defaults of DiscoverySettings.
+        settings = discovery.DiscoverySettings(**{key: value for key, value in chosen.items() if value is not None})
         result = discovery.discover_slices(dataset, settings, example_filter)
     except AnalysisError as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)

@@ -7,8 +7,8 @@ Run from anywhere::
 The data is the one of ``bench_summary.py`` (8 categorical attributes with
 2 to 1000 values, 6 boolean tags), written to ``--out-dir`` unless it is
 already there. Each measured run is a subprocess with an address-space limit
-(``--memory-limit-gb``) and a timeout (``--timeout``); a run that fails, runs
-out of memory or times out is recorded as such and the next one starts.
+(``--memory-limit-gb``) and a timeout (``--timeout``). A run that fails, runs
+out of memory or times out is recorded as such, and the next one starts.
 
 Both sides search the same predicates: the engine's slice values (the two
 widest attributes folded to their 20 most frequent values plus ``(other)``)
