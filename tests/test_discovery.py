@@ -368,3 +368,27 @@ def test_default_min_support_from_dataset_file(planted_config):
     assert result.min_support == 200
     assert all(s["support"] >= 200 for s in result.slices)
     assert not math.isnan(result.as_dict()["overall"]["metric_value"])
+
+
+def test_compas_false_positive_rate(dataset_config):
+    # Excluding the rows ProPublica filtered out, African-American defendants
+    # who did not reoffend were flagged high-risk about twice as often as
+    # Caucasian ones; discovery should put such slices among the worst.
+    config = dataset_config("compas").replace(positive_class="1", exclude_attributes=["age", "c_charge_desc"])
+    dataset = load_dataset(config)
+    result = discover_slices(dataset, DiscoverySettings(metric="fpr"), parse_filter(dataset, [], ["tag:tag_propublica_filtered_out"]))
+    leaders = [row for row in result.slices[:5] if {"attribute": "race", "value": "African-American"} in row["predicates"]]
+
+    predictions = pd.read_csv(config.predictions)
+    metadata = pd.read_csv(config.metadata)
+    joined = predictions.merge(metadata, on="example_id")
+    negatives = joined[(joined["true_label"] == 0) & ~joined["tag_propublica_filtered_out"]]
+    assert result.support == len(negatives)
+    assert result.errors == int((negatives["pred_label"] == 1).sum())
+    assert leaders
+    for row in leaders:
+        mask = np.ones(len(negatives), dtype=bool)
+        for predicate in row["predicates"]:
+            mask &= (negatives[predicate["attribute"]].astype(str) == predicate["value"]).to_numpy()
+        assert row["support"] == int(mask.sum())
+        assert row["metric_value"] == pytest.approx((negatives["pred_label"][mask] == 1).mean())
