@@ -160,6 +160,17 @@ def test_tag_absent_matches_brute_force(planted_config, counting):
     assert_same_ranking(result, oracle)
 
 
+@pytest.mark.parametrize("seed, alpha, min_support", [(1, 0.93, 15), (2, 0.97, 8), (3, 0.9, 40)])
+def test_random_data_matches_brute_force(write_dataset, counting, seed, alpha, min_support):
+    predictions, metadata = planted_frames(rows=1500, seed=seed)
+    config = write_dataset(predictions, metadata)
+    settings = DiscoverySettings(max_predicates=3, min_support=min_support, top=10, alpha=alpha, tag_absent=True)
+    result = discover_slices(load_dataset(config), settings)
+    oracle, _total, _errors = brute_force(read_expected(config), min_support, alpha, 3, tag_absent=True)
+
+    assert_same_ranking(result, oracle)
+
+
 def test_low_alpha_prunes_and_still_matches(planted_config):
     # A lower alpha favours large slices, so small candidates fall to the score bound.
     settings = DiscoverySettings(max_predicates=3, min_support=10, top=5, alpha=0.9)
