@@ -23,11 +23,12 @@ SliceLine does, which keeps it exact:
   score, computed from its parents' supports and errors, is below the score
   of the current K-th best slice.
 
-Every level is one DuckDB query: level 1 groups ``examples`` by each
-attribute and tag (GROUPING SETS). The valid predicates of level 1 are then
-coded as small integers in a table of one row per example, and each later
-level is a UNION ALL of GROUP BYs of that table, one per column combination
-of its candidates, joined to the candidates. Only the counts of candidates
+One pass over ``examples`` writes a table with one row per example and,
+per attribute or tag, the integer id of the predicate the example satisfies.
+Level 1 is one GROUPING SETS query over that table. Each later level is
+counted in DuckDB either with a UNION ALL of GROUP BYs, one per column
+combination of its candidates, or with one bitmap of the examples per valid
+predicate, whichever a cost estimate prefers. Only the counts of candidates
 reach pandas.
 
 With a metric other than the error rate, the support is the metric's
@@ -379,7 +380,7 @@ class _Search:
         self.levels: list[LevelStats] = []
         # One row per counted candidate: ids (tuple of predicate ids), n, errors, score.
         self.counted: list[pd.DataFrame] = []
-        # Valid level-1 predicates: id -> (column index, Predicate).
+        # Predicates that some example satisfies: id -> (column index, Predicate).
         self.predicates: dict[int, tuple[int, Predicate]] = {}
         self.notices: list[str] = []
 
