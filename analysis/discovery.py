@@ -42,8 +42,8 @@ family the search looked at, not only the reported slices), and the flag of
 :func:`analysis.significance.is_flagged`. Reported slices whose examples
 overlap strongly are grouped under the best-scoring one. By default two
 slices overlap when more than half of the smaller one's examples lie in the
-larger one (containment), so the refinements of one bad slice (``tag
-low_bandwidth and gender = male``) do not crowd out other findings; the
+larger one (containment). The refinements of one bad slice (``tag
+low_bandwidth and gender = male``) then do not crowd out other findings. The
 Jaccard index is the other measure. Both are computed in DuckDB.
 """
 
@@ -533,7 +533,7 @@ class _Search:
         """Write one row per example of the search, with the id of the predicate it satisfies in each column.
 
         Ids are numbered column by column, so the ids of a conjunction sorted
-        by column are ascending. A tag column holds the id of "present" or,
+        by column are ascending. A tag column contains the id of "present" or,
         with ``tag_absent``, of "absent" (NULL otherwise). The values of an
         attribute come from the counts made when the dataset was opened,
         which cover every analysed example.
