@@ -139,7 +139,7 @@ def analyse_slices(
     rows = []
     for (grouping, values, counts), measured, significance in zip(found, per_slice, tested):
         rows.append(
-            _slice_row(dataset, spec, grouping, values, counts, measured, significance, overall_counts, overall_bad_rate, chosen_class, positive)
+            _slice_row(dataset, grouping, values, counts, measured, significance, overall_counts, overall_bad_rate, chosen_class, positive)
         )
     return SliceAnalysis(spec.name, overall_row, rows)
 
@@ -166,7 +166,7 @@ def _value_order(dataset: Dataset, grouping: tuple[Dimension, ...]):
     return key
 
 
-def _slice_row(dataset, spec, grouping, values, counts, measured, significance, overall_counts, overall_bad_rate, chosen_class, positive) -> dict[str, Any]:
+def _slice_row(dataset, grouping, values, counts, measured, significance, overall_counts, overall_bad_rate, chosen_class, positive) -> dict[str, Any]:
     config = dataset.config
     notes: dict[str, str] = {}
     value = ratio(measured.hits, measured.support)

@@ -106,7 +106,7 @@ def _slice_lines(slices: list[dict[str, Any]]) -> list[str]:
         lines += ["", _("Slices by {column}", column=column)]
         shown = rows[:_SLICE_ROWS_PER_ATTRIBUTE]
         lines += _table(
-            [_("value"), _("count"), _("share"), _("error rate"), _("95% interval"), _("gap to overall")],
+            [_("value"), _("count"), _("share"), _("error rate"), _("95% interval"), _("gap to overall"), _("adjusted p"), _("flag")],
             [
                 [
                     row["value"],
@@ -115,6 +115,8 @@ def _slice_lines(slices: list[dict[str, Any]]) -> list[str]:
                     _percent(row["error_rate"]),
                     f"{_percent(row['ci_low'])} - {_percent(row['ci_high'])}",
                     _signed_points(row["gap_to_overall"]),
+                    _p_value(row["p_adjusted"]),
+                    _("worse") if row["flagged"] else "",
                 ]
                 for row in shown
             ],
@@ -127,7 +129,7 @@ def _slice_lines(slices: list[dict[str, Any]]) -> list[str]:
 def _tag_lines(summary: dict[str, Any]) -> list[str]:
     lines = ["", _("Tags")]
     lines += _table(
-        [_("tag"), _("count"), _("share of data"), _("error rate"), _("share of errors"), _("accuracy"), _("HLP"), _("room for improvement"), _("potential gain")],
+        [_("tag"), _("count"), _("share of data"), _("error rate"), _("share of errors"), _("accuracy"), _("HLP"), _("room for improvement"), _("potential gain"), _("adjusted p"), _("flag")],
         [
             [
                 row["tag"],
@@ -139,6 +141,8 @@ def _tag_lines(summary: dict[str, Any]) -> list[str]:
                 _percent(row["hlp"]),
                 _signed_points(row["room_for_improvement"]),
                 _signed_points(row["potential_gain"]),
+                _p_value(row["p_adjusted"]),
+                _("worse") if row["flagged"] else "",
             ]
             for row in summary["tags"]
         ],

@@ -344,3 +344,23 @@ def test_heatmap_cells_show_support(write_dataset):
         for j, device in enumerate(heatmap.x):
             assert f"n = {support.at[group, device]}" in heatmap.text[i][j], (group, device)
             assert heatmap.z[i][j] == pytest.approx(next(c["value"] for c in cells if [p["value"] for p in c["predicates"]] == [group, device]))
+
+
+@pytest.mark.parametrize("seed", [12, 13])
+def test_every_class_matches_sklearn(write_dataset, seed):
+    classes = ["cat", "dog", "fox", "owl"]
+    dataset, frame = open_dataset(write_dataset, seed, classes=tuple(classes))
+
+    for name in classes:
+        recall_rows = by_group(dataset, f"recall:{name}", attribute="device")
+        precision_rows = by_group(dataset, f"precision:{name}", attribute="device")
+        for value, part in frame.groupby("device"):
+            precision, recall, f1, support = precision_recall_fscore_support(
+                part["label"], part["prediction"], labels=[name], average=None, zero_division=np.nan
+            )
+            where = f"{name} on {value}"
+            assert recall_rows[value]["support"] == support[0], where
+            assert_value(recall_rows[value]["value"], float(recall[0]), f"{where}: recall")
+            assert_value(precision_rows[value]["value"], float(precision[0]), f"{where}: precision")
+            assert precision_rows[value]["support"] == int((part["prediction"] == name).sum()), where
+            assert_value(recall_rows[value]["metrics"]["f1"]["value"], float(f1[0]), f"{where}: f1")
