@@ -19,6 +19,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from analysis import discovery
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
@@ -27,7 +28,7 @@ from analysis.i18n import _, load_translations, using
 from analysis.slice_analysis import analyse_slices, slice_groupings, slices_report
 from analysis.slice_metrics import ERROR_RATE, METRIC_CHOICES, parse_metric
 from analysis.summary import summarize
-from analysis.text_output import render_slices, render_summary
+from analysis.text_output import render_discovery, render_slices, render_summary
 from analysis.workspace import Workspace
 
 EXIT_OK = 0
@@ -109,10 +110,68 @@ def _build_parser() -> argparse.ArgumentParser:
         help=_("smallest support for a flag; overrides [statistics] min_support, which is 30 unless set"),
     )
     slices.add_argument("--top", type=_positive_integer, metavar="K", help=_("show only the K worst slices"))
-    # Options of automatic slice discovery (conjunctions of predicates) belong here.
+    _add_discovery_options(slices)
     _add_filter_options(slices)
     _add_output_options(slices)
     return parser
+
+
+def _add_discovery_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        _("discovery"),
+        _("With --discover, search conjunctions of attribute values and tags for the worst slices; --metric, --min-support and --top apply to the search."),
+    )
+    group.add_argument(
+        "--discover",
+        action="store_true",
+        help=_("search conjunctions of up to --max-predicates conditions instead of listing single slices"),
+    )
+    group.add_argument(
+        "--max-predicates",
+        type=_bounded_integer(1, discovery.MAX_PREDICATES),
+        metavar="N",
+        help=_("maximum number of conditions in one discovered slice, 1 to 3 (default: 3)"),
+    )
+    group.add_argument(
+        "--alpha",
+        type=_fraction,
+        help=_("weight of the metric's lift against the slice's size in the score, above 0 and at most 1 (default: 0.95)"),
+    )
+    group.add_argument("--tag-absent", action="store_true", help=_("also search conditions that a tag is absent"))
+    group.add_argument(
+        "--overlap",
+        type=_fraction,
+        help=_("share of common examples above which discovered slices are grouped (default: 0.5)"),
+    )
+    group.add_argument(
+        "--overlap-measure",
+        choices=discovery.OVERLAP_MEASURES,
+        help=_("containment: share of the smaller slice in the larger; jaccard: shared over combined examples (default: containment)"),
+    )
+
+
+def _bounded_integer(minimum: int, maximum: int):
+    """Return an argparse type accepting whole numbers from ``minimum`` to ``maximum``."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                _("expected a whole number from {minimum} to {maximum}, got {value!r}", minimum=minimum, maximum=maximum, value=text)
+            )
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(_("expected a number above 0 and at most 1, got {value!r}", value=text))
+    return value
 
 
 def _add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -244,11 +303,16 @@ def _workspace_hlp(folder: Path | None, config: DatasetConfig, file_hlp: dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "slices":
+        _check_discovery_arguments(parser, arguments)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
     with language:
+        if arguments.command == "slices" and arguments.discover:
+            return _run_discovery(arguments)
         if arguments.command == "slices":
             return _run_slices(arguments)
         return _run_summary(arguments)
@@ -282,6 +346,57 @@ def _run_slices(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     report = slices_report(dataset, analysis, example_filter, arguments.top)
     return _write(arguments.format, report, render_slices)
+
+
+def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """Reject options that do not fit the chosen mode of ``slices``, with a one-line usage error.
+
+    The discovery options default to None, so that giving one without
+    ``--discover`` can be told apart from not giving it.
+    """
+    if arguments.discover:
+        for option, given in (("--attribute", arguments.attribute), ("--by", arguments.by)):
+            if given:
+                parser.error(_("{option} does not apply to --discover, which searches every attribute and tag", option=option))
+        if arguments.metric not in discovery.METRICS:
+            parser.error(
+                _("--discover searches by {choices}, not {metric!r}", choices=", ".join(discovery.METRICS), metric=arguments.metric)
+            )
+        return
+    discovery_only = (
+        ("--max-predicates", arguments.max_predicates is not None),
+        ("--alpha", arguments.alpha is not None),
+        ("--tag-absent", arguments.tag_absent),
+        ("--overlap", arguments.overlap is not None),
+        ("--overlap-measure", arguments.overlap_measure is not None),
+    )
+    for option, given in discovery_only:
+        if given:
+            parser.error(_("{option} applies only with --discover", option=option))
+
+
+def _run_discovery(arguments: argparse.Namespace) -> int:
+    try:
+        config = config_from_arguments(arguments)
+        dataset = load_dataset(config)
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        chosen = {
+            "metric": arguments.metric,
+            "max_predicates": arguments.max_predicates,
+            "min_support": arguments.min_support,
+            "top": arguments.top,
+            "alpha": arguments.alpha,
+            "tag_absent": arguments.tag_absent,
+            "overlap": arguments.overlap,
+            "overlap_measure": arguments.overlap_measure,
+        }
+        # Options left out keep the defaults of DiscoverySettings.
+        settings = discovery.DiscoverySettings(**{key: value for key, value in chosen.items() if value is not None})
+        result = discovery.discover_slices(dataset, settings, example_filter)
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return _write(arguments.format, {"dataset": dataset.config.display_name, **result.as_dict()}, render_discovery)
 
 
 def _write(output_format: str, report: dict, render) -> int:

@@ -9,6 +9,9 @@ from analysis.i18n import _, format_percent, ngettext, percentage_points
 # Slices shown per attribute in text output; JSON output has them all.
 _SLICE_ROWS_PER_ATTRIBUTE = 25
 
+# Overlapping slices named per discovered slice in text output; JSON output has them all.
+_GROUPED_SHOWN = 3
+
 
 def _percent(value: float | None) -> str:
     return _("undefined") if value is None else format_percent(value)
@@ -227,3 +230,64 @@ def _slice_flag(row: dict[str, Any]) -> str:
     if row["below_min_support"]:
         return _("too small")
     return ""
+
+
+def render_discovery(result: dict[str, Any]) -> str:
+    """Render the result of slice discovery: the search settings, then one row per reported slice."""
+    from analysis.discovery import METRIC_NAMES
+
+    metric = _(METRIC_NAMES[result["metric"]])
+    overall = result["overall"]
+    settings = result["settings"]
+    lines = [
+        _(
+            "Slice discovery by {metric}: overall {value} ({errors} of {support} examples)",
+            metric=metric,
+            value=_percent(overall["metric_value"]),
+            errors=overall["errors"],
+            support=overall["support"],
+        )
+    ]
+    if result["filter"]["description"]:
+        lines.append(_("Filter: {description}", description=result["filter"]["description"]))
+    lines.append(
+        _(
+            "Up to {max_predicates} predicates, minimum support {min_support}, alpha {alpha}; {count} candidates evaluated.",
+            max_predicates=settings["max_predicates"],
+            min_support=settings["min_support"],
+            alpha=settings["alpha"],
+            count=result["candidates_evaluated"],
+        )
+    )
+    for notice in result["notices"]:
+        lines.append(_("  note: {message}", message=notice))
+    if result["slices"]:
+        lines.append("")
+        headers = [_("rank"), _("slice"), _("support"), metric, _("95% interval"), _("gap"), _("score"), _("adjusted p"), _("flagged")]
+        rows = []
+        for row in result["slices"]:
+            rows.append(
+                [
+                    str(row["rank"]),
+                    row["description"],
+                    str(row["support"]),
+                    _percent(row["metric_value"]),
+                    f"{_percent(row['ci_low'])} - {_percent(row['ci_high'])}",
+                    _signed_points(row["gap_to_overall"]),
+                    _number(row["score"]),
+                    _("undefined") if row["adjusted_p_value"] is None else f"{row['adjusted_p_value']:.2g}",
+                    _("yes") if row["flagged"] else _("no"),
+                ]
+            )
+        lines += _table(headers, rows)
+        grouped = [row for row in result["slices"] if row["overlapping"]]
+        if grouped:
+            lines.append("")
+            lines.append(_("Overlapping slices grouped under a reported one:"))
+            for row in grouped:
+                members = row["overlapping"]
+                names = "; ".join(member["description"] for member in members[:_GROUPED_SHOWN])
+                if len(members) > _GROUPED_SHOWN:
+                    names += _(" and {count} more", count=len(members) - _GROUPED_SHOWN)
+                lines.append(_("  {rank}. {names}", rank=row["rank"], names=names))
+    return "\n".join(lines) + "\n"
