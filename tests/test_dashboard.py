@@ -61,7 +61,7 @@ def engine_summary(folder: Path) -> dict:
     return summarize(load_dataset(load_config(folder)))
 
 
-THRESHOLD_METRICS = ("Precision", "Recall", "F1", "Accuracy", "False-positive rate")
+THRESHOLD_METRICS = ("Precision", "Recall", "F1", "Accuracy at this threshold", "False-positive rate")
 
 
 def metric_values(app: AppTest) -> dict[str, str]:
@@ -479,7 +479,7 @@ def threshold_expectations(truth: np.ndarray, predicted: np.ndarray) -> dict[str
         "Precision": f"{100 * precision_score(truth, predicted):.1f}%",
         "Recall": f"{100 * recall_score(truth, predicted):.1f}%",
         "F1": f"{f1_score(truth, predicted):.3f}",
-        "Accuracy": f"{100 * accuracy_score(truth, predicted):.1f}%",
+        "Accuracy at this threshold": f"{100 * accuracy_score(truth, predicted):.1f}%",
         "False-positive rate": f"{100 * fp / (fp + tn):.1f}%",
     }
 

@@ -259,7 +259,7 @@ def _show_threshold_metrics(positive: str, threshold: float, metrics: dict[str, 
         (_("Precision"), percent(_defined(metrics["precision"])), _("Of the examples predicted positive, the share that are.")),
         (_("Recall"), percent(_defined(metrics["recall"])), _("Of the positive examples, the share predicted positive.")),
         (_("F1"), score(_defined(metrics["f1"])), _("Harmonic mean of precision and recall.")),
-        (_("Accuracy"), percent(_defined(metrics["accuracy"])), _("Share of examples predicted correctly at this threshold.")),
+        (_("Accuracy at this threshold"), percent(_defined(metrics["accuracy"])), _("Share of examples predicted correctly at this threshold.")),
         (_("False-positive rate"), percent(_defined(metrics["fpr"])), _("Of the negative examples, the share predicted positive.")),
     ]
     # Metrics in pairs beside the matrix, so their labels have room in any language.
