@@ -584,3 +584,14 @@ def test_browser_opens_compas_upload(dashboard_url):
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
+
+
+def test_score_kind_written_to_dataset_file(tmp_path):
+    mapping = ColumnMapping(id="example_id", label="true_label", prediction="pred_label", score="score", positive_class="1", score_kind="positive_class")
+    (tmp_path / "dataset.toml").write_text(dataset_toml(mapping, "compas", "predictions.csv"), encoding="utf-8")
+    (tmp_path / "predictions.csv").write_text("example_id,true_label,pred_label,score\n1,0,0,0.1\n2,1,1,0.9\n", encoding="utf-8")
+
+    assert load_config(tmp_path).score_kind == "positive_class"
+
+    mapping.score = None
+    assert "score_kind" not in tomllib.loads(dataset_toml(mapping, "compas", "predictions.csv")).get("task", {})

@@ -30,7 +30,13 @@ import streamlit as st
 import tomli_w
 
 from analysis import AnalysisError, ConfigError, load_config
-from analysis.config import COLUMN_ALIASES, DATASET_FILE_NAME, SCHEMA_VERSION
+from analysis.config import (
+    COLUMN_ALIASES,
+    DATASET_FILE_NAME,
+    SCHEMA_VERSION,
+    SCORE_KIND_CONFIDENCE,
+    SCORE_KIND_POSITIVE_CLASS,
+)
 from analysis.engine import Engine
 from analysis.expressions import class_text
 from analysis.i18n import N_, _
@@ -76,6 +82,11 @@ TAG_FORM_LABELS = {
     TAGS_COLUMNS: N_("Boolean tag columns"),
     TAGS_LIST: N_("One column with a list of tags"),
 }
+SCORE_KIND_LABELS = {
+    SCORE_KIND_CONFIDENCE: N_("Probability of the predicted class"),
+    SCORE_KIND_POSITIVE_CLASS: N_("Probability of the positive class"),
+}
+
 ERROR_WHEN_LABELS = {
     "above": N_("A score above the threshold is an error"),
     "below": N_("A score below the threshold is an error"),
@@ -102,6 +113,7 @@ class ColumnMapping:
     tag_list_column: str | None = None
     tag_separator: str = ";"
     positive_class: str | None = None
+    score_kind: str = SCORE_KIND_CONFIDENCE
 
 
 # The dataset file ------------------------------------------------------------------------
@@ -133,6 +145,8 @@ def dataset_toml(mapping: ColumnMapping, name: str, predictions_file: str, metad
     task: dict[str, object] = {}
     if mapping.mode == MODE_CLASSIFICATION and mapping.positive_class is not None:
         task["positive_class"] = mapping.positive_class
+    if mapping.mode == MODE_CLASSIFICATION and mapping.score is not None and mapping.score_kind != SCORE_KIND_CONFIDENCE:
+        task["score_kind"] = mapping.score_kind
     if mapping.mode == MODE_PER_EXAMPLE_SCORE:
         if mapping.error_threshold is None or not math.isfinite(mapping.error_threshold):
             raise ValueError(f"per-example score mode needs a finite threshold, got {mapping.error_threshold!r}")
@@ -307,7 +321,8 @@ _TAG_COLUMNS = "upload_tag_columns"
 _TAG_LIST = "upload_tag_list"
 _SEPARATOR = "upload_separator"
 _POSITIVE = "upload_positive_class"
-_WIDGET_KEYS = (_NAME, _ID, _MODE, _LABEL, _PREDICTION, _SCORE, _EXAMPLE_SCORE, _THRESHOLD, _ERROR_WHEN, _CORRECT, _TAG_FORM, _TAG_COLUMNS, _TAG_LIST, _SEPARATOR, _POSITIVE)
+_SCORE_KIND = "upload_score_kind"
+_WIDGET_KEYS = (_NAME, _ID, _MODE, _LABEL, _PREDICTION, _SCORE, _EXAMPLE_SCORE, _THRESHOLD, _ERROR_WHEN, _CORRECT, _TAG_FORM, _TAG_COLUMNS, _TAG_LIST, _SEPARATOR, _POSITIVE, _SCORE_KIND)
 
 _BYTES_PER_MB = 1024 * 1024
 
@@ -482,10 +497,16 @@ def _draw_mapping(staged: StagedFiles) -> None:
     if mode == MODE_CLASSIFICATION:
         label = widget(st.selectbox, _("Label column"), _LABEL, guess.label, in_columns, options=columns)
         prediction = widget(st.selectbox, _("Prediction column"), _PREDICTION, guess.prediction, in_columns, options=columns)
-        widget(
+        score = widget(
             st.selectbox, _("Score column (optional)"), _SCORE, guess.score, lambda value: value is None or value in columns,
-            options=[None, *columns], format_func=_optional_column, help=_("The model's confidence in its prediction."),
+            options=[None, *columns], format_func=_optional_column, help=_("A probability from the model, between 0 and 1."),
         )
+        if score is not None:
+            widget(
+                st.radio, _("The score is"), _SCORE_KIND, SCORE_KIND_CONFIDENCE, lambda value: value in SCORE_KIND_LABELS,
+                options=list(SCORE_KIND_LABELS), format_func=lambda value: _(SCORE_KIND_LABELS[value]),
+                help=_("A risk score, such as a probability of reoffending or of disease, is the probability of the positive class."),
+            )
         _draw_positive_class(staged, label, prediction)
     elif mode == MODE_PER_EXAMPLE_SCORE:
         widget(
@@ -563,6 +584,7 @@ def mapping_from_choices(choices: dict[str, Any]) -> ColumnMapping:
         mapping.prediction = choices[_PREDICTION]
         mapping.score = choices.get(_SCORE)
         mapping.positive_class = choices.get(_POSITIVE)
+        mapping.score_kind = choices.get(_SCORE_KIND, SCORE_KIND_CONFIDENCE)
     elif mode == MODE_PER_EXAMPLE_SCORE:
         mapping.score = choices[_EXAMPLE_SCORE]
         threshold = choices.get(_THRESHOLD)
