@@ -449,6 +449,12 @@ class _Search:
         totals = frame[frame["position"].isna()]
         self.total = int(totals["n"].sum())
         self.total_errors = int(totals["errors"].sum())
+        if self.total == 0:
+            # Scoring divides by the overall rate, so an empty search space stops here.
+            raise ConfigError(
+                _("No example counts towards the metric '{metric}' under this filter, so there is nothing to search.", metric=self.settings.metric),
+                _("Remove a filter condition, or choose another metric."),
+            )
 
         counted = frame[frame["position"].notna() & frame["predicate"].notna()]
         counted = counted.assign(ids=[(int(i),) for i in counted["predicate"]]).sort_values("predicate").reset_index(drop=True)

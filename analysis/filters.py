@@ -104,6 +104,19 @@ class ExampleFilter:
         return {KEEP: [c.as_text() for c in self.keep], EXCLUDE: [c.as_text() for c in self.exclude]}
 
 
+def check_keeps_examples(example_filter: ExampleFilter, kept: int) -> None:
+    """Raise :class:`~analysis.InputError` when ``example_filter`` is on and keeps none of the examples.
+
+    With no example left every metric is undefined, so the reader learns
+    which filter emptied the data and what to change, not a table of blanks.
+    """
+    if example_filter and kept == 0:
+        raise InputError(
+            _("The filter keeps no example: {description}.", description=example_filter.describe()),
+            _("Remove a condition, or keep other values: kept values of one attribute are alternatives, but kept tags must all be present."),
+        )
+
+
 def filter_choices(dataset: Dataset) -> list[Condition]:
     """Return every condition the dataset offers: each tag, then each value of each attribute.
 

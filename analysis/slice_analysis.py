@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.errors import InputError
-from analysis.filters import ExampleFilter
+from analysis.filters import ExampleFilter, check_keeps_examples
 from analysis.i18n import _
 from analysis.model import Dataset
 from analysis.power import detectable_gap, detectable_gap_sentence, required_support, required_support_sentence
@@ -128,6 +128,7 @@ def analyse_slices(
         order = _value_order(dataset, grouping)
         found += [(grouping, values, counts) for values, counts in sorted(per_group.items(), key=lambda item: order(item[0]))]
 
+    check_keeps_examples(example_filter, overall.n)
     overall_counts = metric_counts(spec, overall, positive)
     overall_value = ratio(overall_counts.hits, overall_counts.support)
     overall_bad_rate = ratio(overall_counts.bad, overall_counts.support)

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from analysis.counting import Counts, count_examples
-from analysis.filters import ExampleFilter
+from analysis.filters import ExampleFilter, check_keeps_examples
 from analysis.i18n import _, format_percent
 from analysis.metrics import MAJORITY_MARGIN, RARE_CLASS_SHARE, class_metrics, imbalance
 from analysis.model import OVERALL, Dataset
@@ -41,6 +41,7 @@ def summarize(
     example_filter = example_filter or ExampleFilter()
     hlp = dataset.hlp if hlp is None else hlp
     counts = count_examples(dataset, *example_filter.where(dataset))
+    check_keeps_examples(example_filter, counts.total)
     notes: dict[str, str] = {}
     result: dict[str, Any] = {
         "dataset": dataset.config.display_name,

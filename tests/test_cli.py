@@ -372,3 +372,13 @@ def test_workspace_needs_config_exits_2(capsys, tmp_path):
     predictions = SPEECH / "predictions.csv"
     assert main(["summary", "--predictions", str(predictions), "--workspace", str(tmp_path)]) == 2
     assert "--workspace needs --config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["summary"], ["slices"], ["slices", "--discover"]])
+def test_filter_keeping_nothing_exits_2(capsys, command):
+    argv = [*command, "--config", str(SPEECH), "--keep", "attr:accent=irish", "--keep", "attr:gender=(missing)", "--keep", "tag:car_noise", "--keep", "tag:low_bandwidth", "--keep", "tag:people_noise"]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ")
+    assert "filter" in error
+    assert len(error.strip().splitlines()) == 1

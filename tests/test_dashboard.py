@@ -766,3 +766,17 @@ def test_demo_mode_hides_data_folder(monkeypatch):
     assert not demo.exception
     assert not any(text.startswith("Data folder:") for text in demo_captions)
     assert "Read-only demo: edits and file writes are turned off." in demo_captions
+
+
+@pytest.mark.parametrize("page", [None, "pages/1_Slices.py", "pages/2_Tags.py", "pages/3_What_if.py"])
+def test_filter_keeping_nothing_shows_message(page):
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["dataset"] = "speech_commands"
+    app.query_params["exclude"] = ["attr:gender=female", "attr:gender=male", "attr:gender=(missing)"]
+    if page is not None:
+        app.switch_page(page)
+    app.run()
+
+    assert not app.exception
+    assert any("The filter keeps no example" in error.value for error in app.error)
+    assert app.sidebar.multiselect[1].value == ["attr:gender=female", "attr:gender=male", "attr:gender=(missing)"]

@@ -108,3 +108,14 @@ def test_attribute_name_with_equals_sign(write_dataset):
     summary = summarize(dataset, example_filter=parse_filter(dataset, ["attr:x=y=q=r"], []))
     assert summary["overall"]["examples"] == 2
     assert summary["overall"]["errors"] == 1
+
+
+def test_filter_keeping_nothing_rejected(speech):
+    dataset, _expected = speech
+    empty = parse_filter(dataset, [], ["attr:gender=female", "attr:gender=male", "attr:gender=(missing)"])
+
+    with pytest.raises(InputError) as raised:
+        summarize(dataset, example_filter=empty)
+
+    assert raised.value.message.startswith("The filter keeps no example: without examples with gender = female")
+    assert "Remove a condition" in raised.value.hint
