@@ -265,8 +265,9 @@ def test_tables_show_rates_as_percentages():
 
 
 def worst_slices(summary: dict) -> list[dict]:
-    """Return the ten slices with the largest gap to overall, ranked with pandas."""
+    """Return the ten slices of at least 30 examples with the largest positive gap to overall, ranked with pandas."""
     frame = pd.DataFrame(summary["slices"])
+    frame = frame[(frame["count"] >= 30) & (frame["gap_to_overall"] > 0)]
     return frame.sort_values("gap_to_overall", ascending=False, kind="stable").head(10).to_dict("records")
 
 

@@ -326,11 +326,18 @@ def show_slices(dataset: Dataset, summary: dict[str, Any]) -> None:
         st.info(_("No attribute to slice by: add a metadata file, or list its columns under [slices] attributes."))
         return
 
-    table_rows = sorted(rows, key=lambda row: (row["gap_to_overall"] is None, -(row["gap_to_overall"] or 0)))[:WORST_SLICES]
+    # Tiny slices have the most extreme rates by chance, so they would crowd out the real findings.
+    min_support = dataset.config.min_support
+    worse = [row for row in rows if row["count"] >= min_support and (row["gap_to_overall"] or 0) > 0]
+    table_rows = sorted(worse, key=lambda row: -row["gap_to_overall"])[:WORST_SLICES]
+    if not table_rows:
+        st.info(_("No slice of at least {count} examples has an error rate above the overall error rate.", count=min_support))
+        _link_slices_page()
+        return
     st.caption(
         _(
-            "The {count} slices whose error rate is furthest above the overall error rate, over every attribute.",
-            count=len(table_rows),
+            "The slices of at least {count} examples whose error rate is furthest above the overall error rate, over every attribute.",
+            count=min_support,
         )
     )
     level = _("{level:.0%} interval", level=dataset.config.confidence_level)
@@ -361,6 +368,10 @@ def show_slices(dataset: Dataset, summary: dict[str, Any]) -> None:
             ),
         },
     )
+    _link_slices_page()
+
+
+def _link_slices_page() -> None:
     st.page_link(
         "pages/1_Slices.py",
         label=_("See every slice, with charts and examples, on the Slices page"),
