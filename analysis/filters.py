@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from analysis.errors import InputError
 from analysis.i18n import _
 from analysis.model import Dataset
+from analysis.slices import ordered_values
 
 KEEP = "keep"
 EXCLUDE = "exclude"
@@ -124,11 +125,12 @@ def filter_choices(dataset: Dataset) -> list[Condition]:
     choice matches at least one example.
     """
     choices = [Condition("tag", tag.name) for tag in dataset.tags]
-    counts = dataset.counts
+    if dataset.counts is None:
+        return choices
     for attribute in dataset.attributes:
-        values = counts.slices[attribute.alias]["value"] if counts is not None else []
-        seen = dict.fromkeys(str(value) for value in values)
-        choices += [Condition("attribute", attribute.name, value) for value in seen]
+        # The order of the slice tables: bins in numeric order, (other) and (missing) last.
+        values = ordered_values(attribute, dataset.counts.slices[attribute.alias])
+        choices += [Condition("attribute", attribute.name, str(value)) for value in values]
     return choices
 
 

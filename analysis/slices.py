@@ -23,7 +23,7 @@ def slice_table(dataset: Dataset, counts: Counts) -> list[dict]:
         distributions = {
             value: dict(zip(part["label"], part["n"])) for value, part in labelled.groupby("value", sort=False)
         }
-        for value in _ordered_values(attribute, frame):
+        for value in ordered_values(attribute, frame):
             n = int(totals.at[value, "n"])
             errors = int(totals.at[value, "errors"])
             error_rate = ratio(errors, n)
@@ -47,7 +47,7 @@ def slice_table(dataset: Dataset, counts: Counts) -> list[dict]:
     return rows
 
 
-def _ordered_values(attribute: Attribute, frame: pd.DataFrame) -> list[str]:
+def ordered_values(attribute: Attribute, frame: pd.DataFrame) -> list[str]:
     """Order slice values: bins in numeric order, kept top values by size, others naturally; (other) and (missing) last."""
     present = set(frame["value"])
     special = [v for v in (OTHER, MISSING) if v in present]

@@ -46,10 +46,11 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines.append(_("  warning: {message}", message=warning["message"]))
     if summary["filter"]["description"]:
         lines.append(
-            _(
+            ngettext(
+                "Filter: {description} ({count} example kept)",
                 "Filter: {description} ({count} examples kept)",
+                overall["examples"],
                 description=summary["filter"]["description"],
-                count=overall["examples"],
             )
         )
     lines.append("")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import read_expected, wilson_bounds
+from oracle import read_expected, wilson_bounds
 from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
@@ -117,7 +117,7 @@ def assert_same_ranking(result, oracle):
 
 @pytest.fixture(scope="module")
 def planted_config(tmp_path_factory):
-    from conftest import write_dataset_files
+    from oracle import write_dataset_files
 
     predictions, metadata = planted_frames()
     return write_dataset_files(tmp_path_factory.mktemp("planted"), predictions, metadata)

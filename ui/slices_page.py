@@ -23,7 +23,7 @@ import streamlit as st
 from analysis import Dataset
 from analysis.charts import slice_error_rate_figure
 from analysis.examples import DEFAULT_PAGE_SIZE, ExamplePage, example_page
-from analysis.i18n import N_, _
+from analysis.i18n import N_, _, ngettext
 from ui.data import Fingerprint
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import (
@@ -292,7 +292,7 @@ def show_examples(context: PageContext, selection: SliceSelection) -> None:
 
     page = _cached_page(context, selection, selection.page)
     if selection.page > page.pages:
-        notice_ignored(PAGE, str(selection.page), _("this selection has {pages} pages.", pages=page.pages))
+        notice_ignored(PAGE, str(selection.page), ngettext("this selection has {count} page.", "this selection has {count} pages.", page.pages))
         write_value(PAGE, None)
         page = _cached_page(context, selection, 1)
 
