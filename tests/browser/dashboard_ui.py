@@ -153,7 +153,7 @@ def table_cell(page: Page, row_label: str, column: str, table_index: int = 0) ->
     """The cell of a ``st.dataframe`` in the row whose first cell is ``row_label``, under the header ``column``.
 
     The data grid draws on a canvas; the cells are read from the grid table it
-    keeps inside the canvas for screen readers, which holds the rows in view.
+    keeps inside the canvas for screen readers, which contains the rows in view.
     Numbers there are unformatted: a count is ``1234``, a share ``12.5`` percent.
     """
     grid = page.get_by_test_id("stDataFrame").nth(table_index).locator('table[role="grid"]')

@@ -1,4 +1,4 @@
-"""Deep links into the Tags, What-if and Overview pages in headless Chromium: the page shows what the address asks for.
+"""Deep links into the Tags, What-if and Overview pages in headless Chromium: each page restores the state in the address.
 
 Every number is recomputed from the sample files with pandas and scikit-learn
 (sample_tables.py), never through the engine.
@@ -42,14 +42,14 @@ def shown_percent(fraction: float) -> str:
 # ---------------------------------------------------------------- Tags
 
 
-def test_tags_deep_link_excludes_tag(page: Page, dashboard):
+def test_tags_link_excludes_tag(page: Page, dashboard):
     examples = speech_examples()
-    kept = int((~examples["car_noise"]).sum())
+    without_car_noise = int((~examples["car_noise"]).sum())
 
     open_page(page, dashboard.url(f"/Tags?dataset={SPEECH}&exclude=tag:car_noise"))
 
     banner = page.get_by_test_id("stMain").get_by_text("Global filter on:")
-    expect(banner).to_contain_text(f"computed on {kept:,} of {len(examples):,} examples")
+    expect(banner).to_contain_text(f"computed on {without_car_noise:,} of {len(examples):,} examples")
     # The grid keeps raw numbers for screen readers: the count is an integer without separators.
     expect(table_cell(page, "car_noise", "count")).to_have_text("0")
     people_noise = int((~examples["car_noise"] & examples["people_noise"]).sum())
@@ -75,7 +75,7 @@ def accuracy_after_reaching_hlp(examples: pd.DataFrame, tags: list[str], hlp: di
     return correct_after / len(examples)
 
 
-def test_what_if_deep_link_estimates_accuracy(page: Page, dashboard):
+def test_what_if_link_estimates_accuracy(page: Page, dashboard):
     tags = ["car_noise", "people_noise"]
     examples = speech_examples()
     after = accuracy_after_reaching_hlp(examples, tags, speech_hlp())
@@ -94,7 +94,7 @@ def test_what_if_deep_link_estimates_accuracy(page: Page, dashboard):
 # ---------------------------------------------------------------- Overview threshold
 
 
-def test_overview_deep_link_threshold_metrics(page: Page, dashboard):
+def test_overview_link_threshold_metrics(page: Page, dashboard):
     threshold = 0.2
     examples = screening_examples()
     # The sample has a probability column per class; the positive class's is the score the threshold cuts.

@@ -1,6 +1,6 @@
 """Opening your own files in headless Chromium: the two COMPAS files through the sidebar's upload form.
 
-The files go through the browser's file inputs, as a user picks them; the
+The files go through the browser's file inputs, as a user picks them. The
 server keeps the upload in a temporary folder of its own, so the shared
 dashboard serves the other tests unchanged. Skipped when the COMPAS files are
 not on this machine.
