@@ -6,14 +6,8 @@ of oracle.py; the example table against the oracle's examples.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -378,75 +372,3 @@ def test_chart_without_min_support_marks_nothing():
 def test_chart_selected_bar_stays_bright():
     assert slice_error_rate_figure(chart_rows(), "device", None, selected="laptop").data[0].selectedpoints == (1,)
     assert slice_error_rate_figure(chart_rows(), "device", None, selected="tablet").data[0].selectedpoints is None
-
-
-# A real browser -------------------------------------------------------------------------------
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-BAR = ".js-plotly-plot .barlayer .point path"
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    """Start the dashboard on a free loopback port and return its address; stop it afterwards."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install the chromium package to run browser tests")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]
-    environment = {key: value for key, value in os.environ.items() if key != DATA_ROOT_VARIABLE}
-    server = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("the dashboard did not answer its health check within 60 s")
-                time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def test_clicking_bar_filters_examples(server_url, speech_expected):
-    from playwright.sync_api import expect, sync_playwright
-
-    irish = int((speech_expected.slice_values["accent"] == "irish").sum())
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1200})
-            page.goto(server_url + "/Slices?dataset=speech_commands&attribute=accent")
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-
-            # Plotly's drag layer lies over the bars and takes the click, so click at the bar's centre.
-            box = page.locator(BAR).nth(4).bounding_box()
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-
-            expect(page.get_by_text(f"Examples 1 to 50 of {irish:,}, page 1 of")).to_be_visible(timeout=30_000)
-            assert "value=irish" in page.url
-            expect(page.get_by_role("combobox", name="Slice", exact=True)).to_have_value("irish")
-        finally:
-            browser.close()

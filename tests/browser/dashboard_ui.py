@@ -17,6 +17,7 @@ see the page from before it. A page test reads like this::
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Locator, Page, expect
@@ -132,3 +133,34 @@ def click_plotly_bar(page: Page, bar_index: int, chart_index: int = 0) -> str:
     page.mouse.down()
     page.mouse.up()
     return text
+
+
+# ---------------------------------------------------------------- metrics and tables
+
+
+def metric(page: Page, label: str) -> Locator:
+    """Every ``st.metric`` of the main area whose label is exactly ``label``, from the top."""
+    labels = page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    return page.get_by_test_id("stMain").get_by_test_id("stMetric").filter(has=labels)
+
+
+def metric_value(page: Page, label: str, index: int = 0) -> Locator:
+    """The value of the ``index``-th metric labelled ``label``, without its delta."""
+    return metric(page, label).nth(index).get_by_test_id("stMetricValue")
+
+
+def table_cell(page: Page, row_label: str, column: str, table_index: int = 0) -> Locator:
+    """The cell of a ``st.dataframe`` in the row whose first cell is ``row_label``, under the header ``column``.
+
+    The data grid draws on a canvas; the cells are read from the grid table it
+    keeps inside the canvas for screen readers, which contains the rows in view.
+    Numbers there are unformatted: a count is ``1234``, a share ``12.5`` percent.
+    """
+    grid = page.get_by_test_id("stDataFrame").nth(table_index).locator('table[role="grid"]')
+    headers = grid.locator('th[role="columnheader"]')
+    expect(headers.filter(has_text=re.compile(rf"^{re.escape(column)}$"))).to_have_count(1)
+    names = [text.strip() for text in headers.all_text_contents()]
+    column_index = headers.nth(names.index(column)).get_attribute("aria-colindex")
+    # The inner locator of `has` is matched inside each row, so it starts from the page, not the grid.
+    first_cell = page.locator('td[aria-colindex="1"]').filter(has_text=re.compile(rf"^{re.escape(row_label)}$"))
+    return grid.locator('tr[role="row"]').filter(has=first_cell).locator(f'td[aria-colindex="{column_index}"]')

@@ -8,9 +8,7 @@ one server.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pandas as pd
 import pytest
 
 # Without playwright the helpers below cannot be imported; conftest.py skips the tests with the reason.
@@ -32,12 +30,10 @@ from dashboard_ui import (
     wait_until_idle,
 )
 from playwright.sync_api import Page, expect
+from sample_tables import SAMPLE_DATA, SPEECH, SPEECH_TAGS, speech_examples
 
 from analysis.config import load_config
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
-SPEECH = "speech_commands"
-SPEECH_TAGS = ["car_noise", "people_noise", "low_bandwidth"]
 UNTAGGED = "(untagged)"
 
 
@@ -49,17 +45,6 @@ def dataset_names() -> list[str]:
 
 def display_name(folder: str) -> str:
     return load_config(SAMPLE_DATA / folder).name
-
-
-def speech_examples() -> pd.DataFrame:
-    """The speech commands examples that have both a prediction and metadata, with their tag flags."""
-    predictions = pd.read_csv(SAMPLE_DATA / SPEECH / "predictions.csv", dtype=str)
-    metadata = pd.read_csv(SAMPLE_DATA / SPEECH / "metadata.csv", dtype=str)
-    examples = predictions.merge(metadata, on="example_id", how="inner")
-    examples = examples.dropna(subset=["true_label", "pred_label"])
-    for tag in SPEECH_TAGS:
-        examples[tag] = examples[tag].str.strip().str.lower().eq("true")
-    return examples
 
 
 # ---------------------------------------------------------------- Overview
