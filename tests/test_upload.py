@@ -284,10 +284,18 @@ def sample_pair(name: str) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
     return ("predictions.csv", (folder / "predictions.csv").read_bytes()), ("metadata.csv", (folder / "metadata.csv").read_bytes())
 
 
+def real_pair(folder: Path) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    """Return the two files of a real dataset beside the repository, named as a user's upload would be."""
+    if not (folder / "predictions.csv").is_file():
+        pytest.skip(f"the {folder.name} files are not in {folder}")
+    return (
+        (f"{folder.name} predictions.csv", (folder / "predictions.csv").read_bytes()),
+        (f"{folder.name} metadata.csv", (folder / "metadata.csv").read_bytes()),
+    )
+
+
 def compas_pair() -> tuple[tuple[str, bytes], tuple[str, bytes]]:
-    if not (COMPAS / "predictions.csv").is_file():
-        pytest.skip(f"the COMPAS files are not in {COMPAS}")
-    return ("compas predictions.csv", (COMPAS / "predictions.csv").read_bytes()), ("compas metadata.csv", (COMPAS / "metadata.csv").read_bytes())
+    return real_pair(COMPAS)
 
 
 def test_uploader_help_states_limit():
@@ -338,9 +346,9 @@ def test_compas_upload_opens_on_overview(tmp_path):
     assert metrics["Accuracy"] == f"{100 * overall['accuracy']:.1f}%"
 
 
-@pytest.mark.parametrize("pair", ["speech_commands", "compas"])
+@pytest.mark.parametrize("pair", ["speech_commands", "compas", "cifar10"])
 def test_every_page_runs_on_upload(pair):
-    predictions, metadata = compas_pair() if pair == "compas" else sample_pair(pair)
+    predictions, metadata = real_pair(COMPAS.parent / pair) if pair in ("compas", "cifar10") else sample_pair(pair)
     app = upload(start_app(), predictions, metadata)
     if pair == "speech_commands":
         app.radio(key="upload_tag_form").set_value("columns").run()
