@@ -319,7 +319,7 @@ WORST_SLICES = 10
 
 
 def show_slices(dataset: Dataset, summary: dict[str, Any]) -> None:
-    """List the slices with the largest gap to overall, over all attributes, and link to the Slices page."""
+    """List the slices of at least min_support examples that are furthest above overall, and link to the Slices page."""
     st.subheader(_("Worst slices"))
     rows = summary["slices"]
     if not rows:
