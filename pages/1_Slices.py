@@ -84,8 +84,8 @@ def main() -> None:
         page=read_page(),
     )
 
-    show_controls(attributes, selection)
-    show_metric_picker(st, choices, metric)
+    metric_column = show_controls(attributes, selection)
+    show_metric_picker(metric_column, choices, metric)
     show_chart(dataset, analysed["overall"]["value"], rows, selection, metric, metric_label(metric))
     show_slice_table(dataset, rows, metric)
     show_examples(context, selection)

@@ -1,7 +1,8 @@
 """The Slices page's metric choice, significance columns, intersections and discover views, run with AppTest.
 
-Rates are checked against pandas computations on the raw files; the
-discovered slices against discover_slices called directly.
+Rates are checked against pandas computations on the raw files, p-values
+against statsmodels, and the discovered slices against discover_slices
+called directly.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sections of the Slices page: attribute choice, error-rate chart, slice table and example browser.
+"""Sections of the Slices page: attribute choice, metric chart and example browser (the slice table is in :mod:`ui.slices_views`).
 
 Every selection lives in the URL, so a copied link shows the same view:
 
@@ -176,17 +176,19 @@ def show_attribute_picker(column: Any, attributes: list[str], attribute: str) ->
     column.selectbox(_("Attribute"), attributes, key=_ATTRIBUTE_KEY, on_change=_store_attribute)
 
 
-def show_controls(attributes: list[str], selection: SliceSelection) -> None:
-    left, right = st.columns(2)
+def show_controls(attributes: list[str], selection: SliceSelection) -> Any:
+    """Draw the attribute and sort pickers; return the third column, left for the metric picker."""
+    left, middle, right = st.columns(3)
     show_attribute_picker(left, attributes, selection.attribute)
     st.session_state[_SORT_KEY] = selection.sort
-    right.selectbox(
+    middle.selectbox(
         _("Sort slices by"),
         list(SORT_ORDERS),
         key=_SORT_KEY,
         format_func=lambda key: _(SORT_ORDERS[key]),
         on_change=_store_sort,
     )
+    return right
 
 
 def show_chart(

@@ -210,7 +210,7 @@ def attribute_analysis(context: PageContext, attribute: str, metric: str) -> dic
         )
 
 
-# The folder, fingerprint and filter text form the cache key; the dataset and the
+# The folder, fingerprint and filter text form the cache key. The dataset and the
 # parsed filter (leading underscore) are not hashed, because the key determines them.
 @st.cache_data(max_entries=_CACHED_ANALYSES, show_spinner=False)
 def _attribute_analysis(
@@ -303,7 +303,7 @@ def significance_columns(dataset: Dataset, metric: str) -> dict[str, Any]:
         "flag": st.column_config.TextColumn(
             _("flag"),
             help=_(
-                "worse: adjusted p-value at most {q}, gap of at least {gap:.0%} and support of at least {count}.",
+                "worse: adjusted p-value below {q}, gap to overall of at least {gap:.0%} and support of at least {count}.",
                 q=config.fdr_q,
                 gap=config.min_gap,
                 count=config.min_support,
