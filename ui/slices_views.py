@@ -226,7 +226,8 @@ def slice_rows(summary_rows: list[dict[str, Any]], analysed: list[dict[str, Any]
     """Join the summary's rows of one attribute (examples, errors) with the analysis of the chosen metric.
 
     The joined rows keep the summary's keys the chart and the sort read, with
-    ``error_rate`` holding the chosen metric and ``count`` its support.
+    ``error_rate`` holding the chosen metric and ``count`` its support, and
+    the analysis row itself under ``tested`` for the table.
     """
     by_value = {row["predicates"][0]["value"]: row for row in analysed}
     rows = []
@@ -243,11 +244,7 @@ def slice_rows(summary_rows: list[dict[str, Any]], analysed: list[dict[str, Any]
                 "ci_low": tested["ci_low"],
                 "ci_high": tested["ci_high"],
                 "gap_to_overall": tested["gap_to_overall"],
-                "p_value": tested["p_value"],
-                "p_adjusted": tested["p_adjusted"],
-                "flagged": tested["flagged"],
-                "small": tested["below_min_support"],
-                "guidance": tested["guidance"],
+                "tested": tested,
             }
         )
     return rows
@@ -261,6 +258,23 @@ def small_text(small: bool, min_support: int) -> str:
     return _("too small to judge: fewer than {count}", count=min_support) if small else ""
 
 
+def tested_columns(tested: list[dict[str, Any]], min_support: int) -> dict[str, list[Any]]:
+    """Return the table columns of slices from :func:`analysis.slice_analysis.analyse_slices`: metric, test and advice."""
+    return {
+        "count": [row["support"] for row in tested],
+        "small": [small_text(row["below_min_support"], min_support) for row in tested],
+        "metric_value": [row["value"] for row in tested],
+        "ci_low": [row["ci_low"] for row in tested],
+        "ci_high": [row["ci_high"] for row in tested],
+        "gap_to_overall": [points(row["gap_to_overall"]) for row in tested],
+        "p_value": [row["p_value"] for row in tested],
+        "p_adjusted": [row["p_adjusted"] for row in tested],
+        "flag": [flag_text(row["flagged"]) for row in tested],
+        # Only small slices get the sample-size advice, which says how far from enough they are.
+        "guidance": [" ".join(row["guidance"]) if row["below_min_support"] else "" for row in tested],
+    }
+
+
 def slice_frame(rows: list[dict[str, Any]], min_support: int) -> pd.DataFrame:
     """Return the slice table: one row per value, with the metric, its test against the rest and advice for small slices."""
     return pd.DataFrame(
@@ -268,16 +282,7 @@ def slice_frame(rows: list[dict[str, Any]], min_support: int) -> pd.DataFrame:
             "value": [row["value"] for row in rows],
             "examples": [row["examples"] for row in rows],
             "errors": [row["errors"] for row in rows],
-            "count": [row["count"] for row in rows],
-            "small": [small_text(row["small"], min_support) for row in rows],
-            "metric_value": [row["error_rate"] for row in rows],
-            "ci_low": [row["ci_low"] for row in rows],
-            "ci_high": [row["ci_high"] for row in rows],
-            "gap_to_overall": [points(row["gap_to_overall"]) for row in rows],
-            "p_value": [row["p_value"] for row in rows],
-            "p_adjusted": [row["p_adjusted"] for row in rows],
-            "flag": [flag_text(row["flagged"]) for row in rows],
-            "guidance": [" ".join(row["guidance"]) if row["small"] else "" for row in rows],
+            **tested_columns([row["tested"] for row in rows], min_support),
         }
     )
 
@@ -365,16 +370,7 @@ def intersection_frame(cells: list[dict[str, Any]], min_support: int) -> pd.Data
         {
             "first": [_predicate_value(cell["predicates"][0]) for cell in cells],
             "second": [_predicate_value(cell["predicates"][1]) for cell in cells],
-            "count": [cell["support"] for cell in cells],
-            "small": [small_text(cell["below_min_support"], min_support) for cell in cells],
-            "metric_value": [cell["value"] for cell in cells],
-            "ci_low": [cell["ci_low"] for cell in cells],
-            "ci_high": [cell["ci_high"] for cell in cells],
-            "gap_to_overall": [points(cell["gap_to_overall"]) for cell in cells],
-            "p_value": [cell["p_value"] for cell in cells],
-            "p_adjusted": [cell["p_adjusted"] for cell in cells],
-            "flag": [flag_text(cell["flagged"]) for cell in cells],
-            "guidance": [" ".join(cell["guidance"]) if cell["below_min_support"] else "" for cell in cells],
+            **tested_columns(cells, min_support),
         }
     )
 
