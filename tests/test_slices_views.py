@@ -7,6 +7,7 @@ called directly.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -193,12 +194,19 @@ def test_intersection_matches_crosstab():
     app = run_slices("speech_commands", view="intersections", attribute="gender", by="device")
 
     assert not app.exception
-    assert len(app.get("plotly_chart")) == 1
     table = app.dataframe[0].value
     assert len(table) == int((support > 0).sum().sum())
     for row in table.itertuples():
         assert row.count == support.at[row.first, row.second]
         assert row.metric_value == pytest.approx(100 * rates.at[row.first, row.second])
+
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1
+    heatmap = json.loads(charts[0].proto.spec)["data"][0]
+    for i, gender in enumerate(heatmap["y"]):
+        for j, device in enumerate(heatmap["x"]):
+            assert heatmap["z"][i][j] == pytest.approx(rates.at[gender, device])
+            assert heatmap["text"][i][j].endswith(f"n = {support.at[gender, device]}")
 
 
 def test_intersection_with_tag():
