@@ -153,7 +153,7 @@ def test_every_attribute_matches_summary(dataset_folder):
         assert table["count"].tolist() == [row["count"] for row in rows]
         assert table["count"].tolist() == [int(oracle_counts[row["value"]]) for row in rows]
         assert table["errors"].tolist() == [row["errors"] for row in rows]
-        assert table["error_rate"].tolist() == pytest.approx([100 * row["error_rate"] for row in rows])
+        assert table["metric_value"].tolist() == pytest.approx([100 * row["error_rate"] for row in rows])
         assert table["ci_low"].tolist() == pytest.approx([100 * row["ci_low"] for row in rows])
         assert table["ci_high"].tolist() == pytest.approx([100 * row["ci_high"] for row in rows])
         # Gaps under 0.05 points are shown as exactly 0, so they never print as "-0.0".
@@ -299,8 +299,8 @@ def test_small_slices_marked(tmp_path, monkeypatch):
     assert marked == [row["count"] < 2000 for row in rows]
     assert any(marked)
     assert not all(marked)
-    assert {note for note in table["small"] if note} == {"fewer than 2000"}
-    assert any("fewer than 2000 examples: the interval is wide, treat the gap with care" in c.value for c in app.caption)
+    assert {note for note in table["small"] if note} == {"too small to judge: fewer than 2000"}
+    assert any("a support below 2000: the interval is wide, treat the gap with care" in c.value for c in app.caption)
 
 
 @pytest.mark.parametrize(("sort", "field"), [("gap", "gap_to_overall"), ("error_rate", "error_rate"), ("count", "count")])

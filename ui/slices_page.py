@@ -1,4 +1,4 @@
-"""Sections of the Slices page: attribute choice, error-rate chart, slice table and example browser.
+"""Sections of the Slices page: attribute choice, metric chart and example browser (the slice table is in :mod:`ui.slices_views`).
 
 Every selection lives in the URL, so a copied link shows the same view:
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from analysis import Dataset
@@ -26,13 +25,7 @@ from analysis.examples import DEFAULT_PAGE_SIZE, ExamplePage, example_page
 from analysis.i18n import N_, _, ngettext
 from ui.data import Fingerprint
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.formatting import (
-    count,
-    percent_column,
-    points,
-    points_column,
-    show_table,
-)
+from ui.formatting import count
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
 
@@ -46,7 +39,7 @@ PAGE = "page"
 # and an undefined rate goes last.
 SORT_ORDERS = {
     "order": N_("value order"),
-    "error_rate": N_("error rate, highest first"),
+    "error_rate": N_("metric, highest first"),
     "gap": N_("gap to overall, largest first"),
     "count": N_("support, largest first"),
 }
@@ -170,37 +163,61 @@ def _store_page() -> None:
 # Slice chart and table -----------------------------------------------------------
 
 
-def attribute_rows(summary: dict[str, Any], attribute: str, sort: str) -> list[dict[str, Any]]:
-    """Return the summary's slice rows of ``attribute`` in the chosen order."""
-    rows = [row for row in summary["slices"] if row["column"] == attribute]
+def sort_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """Return the slice rows in the chosen order."""
     field = _SORT_FIELDS.get(sort)
     if field is None:
         return rows
     return sorted(rows, key=lambda row: (row[field] is None, -(row[field] or 0)))
 
 
-def show_controls(attributes: list[str], selection: SliceSelection) -> None:
-    left, right = st.columns(2)
-    st.session_state[_ATTRIBUTE_KEY] = selection.attribute
-    left.selectbox(_("Attribute"), attributes, key=_ATTRIBUTE_KEY, on_change=_store_attribute)
+def show_attribute_picker(column: Any, attributes: list[str], attribute: str) -> None:
+    st.session_state[_ATTRIBUTE_KEY] = attribute
+    column.selectbox(_("Attribute"), attributes, key=_ATTRIBUTE_KEY, on_change=_store_attribute)
+
+
+def show_controls(attributes: list[str], selection: SliceSelection) -> Any:
+    """Draw the attribute and sort pickers; return the third column, left for the metric picker."""
+    left, middle, right = st.columns(3)
+    show_attribute_picker(left, attributes, selection.attribute)
     st.session_state[_SORT_KEY] = selection.sort
-    right.selectbox(
+    middle.selectbox(
         _("Sort slices by"),
         list(SORT_ORDERS),
         key=_SORT_KEY,
         format_func=lambda key: _(SORT_ORDERS[key]),
         on_change=_store_sort,
     )
+    return right
 
 
-def show_chart(dataset: Dataset, summary: dict[str, Any], rows: list[dict[str, Any]], selection: SliceSelection) -> None:
-    """Draw the error-rate chart with the slice picker beside it. Clicking a bar picks its slice."""
+def show_chart(
+    dataset: Dataset, overall: float | None, rows: list[dict[str, Any]], selection: SliceSelection, metric: str, metric_name: str
+) -> None:
+    """Draw the metric of each slice with the slice picker beside it. Clicking a bar picks its slice.
+
+    ``rows`` hold the chosen metric under ``error_rate`` and its support under ``count``.
+    """
     min_support = dataset.config.min_support
     chart_column, picker_column = st.columns([4, 1])
 
-    figure = slice_error_rate_figure(rows, selection.attribute, summary["overall"]["error_rate"], min_support, selection.value)
+    figure = slice_error_rate_figure(rows, selection.attribute, overall, min_support, selection.value)
+    if metric != "error_rate":
+        # The figure names the error rate; another metric renames its title, axis and hover text.
+        figure.update_layout(
+            title={"text": _("{metric} by {column}", metric=metric_name, column=selection.attribute)},
+            yaxis={"title": {"text": metric_name}},
+        )
+        figure.update_traces(
+            hovertemplate=_(
+                # Plotly's own placeholders keep doubled braces, since the text is formatted with the metric's name.
+                "%{{x}}<br>{metric} %{{y:.1%}}<br>interval %{{customdata[1]:.1%}} to %{{customdata[2]:.1%}}"
+                "<br>support %{{customdata[0]:,}}%{{customdata[3]}}<extra></extra>",
+                metric=metric_name,
+            )
+        )
     # A slice picked in the selectbox starts a new chart, so a bar clicked before does not stay selected.
-    chart_key = f"slices_chart:{summary['dataset']}:{selection.attribute}:{st.session_state.get(_CHART_ROUND_KEY, 0)}"
+    chart_key = f"slices_chart:{dataset.config.display_name}:{selection.attribute}:{metric}:{st.session_state.get(_CHART_ROUND_KEY, 0)}"
     chart_column.plotly_chart(
         figure,
         key=chart_key,
@@ -221,56 +238,16 @@ def show_chart(dataset: Dataset, summary: dict[str, Any], rows: list[dict[str, A
         help=_("Lists the examples of one slice below. Clicking a bar does the same."),
     )
     legend = _(
-        "Bars show the error rate with its {level:.0%} Wilson interval. The dashed line is the overall error rate.",
+        "Bars show the {metric} with its {level:.0%} Wilson interval. The dashed line is the overall value.",
+        metric=metric_name,
         level=dataset.config.confidence_level,
     )
     if any(row["count"] < min_support for row in rows):
         legend += " " + _(
-            "Grey hatched bars have fewer than {count} examples: the interval is wide, treat the gap with care.",
+            "Grey hatched bars have a support below {count}: the interval is wide, treat the gap with care.",
             count=min_support,
         )
     picker_column.caption(legend)
-
-
-def slice_frame(rows: list[dict[str, Any]], min_support: int) -> pd.DataFrame:
-    """Return the slice table: one row per value, with its numbers and a note for small slices."""
-    small_note = _("fewer than {count}", count=min_support)
-    return pd.DataFrame(
-        {
-            "value": [row["value"] for row in rows],
-            "count": [row["count"] for row in rows],
-            "small": [small_note if row["count"] < min_support else "" for row in rows],
-            "errors": [row["errors"] for row in rows],
-            "error_rate": [row["error_rate"] for row in rows],
-            "ci_low": [row["ci_low"] for row in rows],
-            "ci_high": [row["ci_high"] for row in rows],
-            "gap_to_overall": [points(row["gap_to_overall"]) for row in rows],
-        }
-    )
-
-
-def show_slice_table(dataset: Dataset, rows: list[dict[str, Any]]) -> None:
-    min_support = dataset.config.min_support
-    level = dataset.config.confidence_level
-    show_table(
-        slice_frame(rows, min_support),
-        {
-            "value": st.column_config.TextColumn(_("value"), width="medium"),
-            "count": st.column_config.NumberColumn(_("support"), help=_("Examples in this slice."), format="localized"),
-            "small": st.column_config.TextColumn(
-                _("small slice"),
-                help=_("Fewer than {count} examples: the interval is wide, treat the gap with care.", count=min_support),
-            ),
-            "errors": st.column_config.NumberColumn(_("errors"), format="localized"),
-            "error_rate": percent_column(_("error rate")),
-            "ci_low": percent_column(_("interval low"), _("Lower end of the {level:.0%} Wilson interval of the error rate.", level=level)),
-            "ci_high": percent_column(_("interval high"), _("Upper end of the {level:.0%} Wilson interval of the error rate.", level=level)),
-            "gap_to_overall": points_column(
-                _("gap to overall"), _("Slice error rate minus overall error rate; positive means the slice is worse.")
-            ),
-        },
-    )
-    st.caption(_("Click a column header to sort the table."))
 
 
 # Example table ---------------------------------------------------------------------
