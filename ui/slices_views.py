@@ -301,9 +301,9 @@ def significance_columns(dataset: Dataset, metric: str) -> dict[str, Any]:
         "ci_low": percent_column(_("interval low"), _("Lower end of the {level:.0%} Wilson interval.", level=config.confidence_level)),
         "ci_high": percent_column(_("interval high"), _("Upper end of the {level:.0%} Wilson interval.", level=config.confidence_level)),
         "gap_to_overall": points_column(_("gap to overall"), _("Positive means the slice is worse than overall.")),
-        "p_value": st.column_config.NumberColumn(_("p-value"), format="%.4f", help=_("Two-sided test of the slice against the rest of the data.")),
+        "p_value": st.column_config.NumberColumn(_("p-value"), format="%.2e", help=_("Two-sided test of the slice against the rest of the data.")),
         "p_adjusted": st.column_config.NumberColumn(
-            _("adjusted p-value"), format="%.4f", help=_("Benjamini-Hochberg adjustment over every slice of this table.")
+            _("adjusted p-value"), format="%.2e", help=_("Benjamini-Hochberg adjustment over every slice of this table.")
         ),
         "flag": st.column_config.TextColumn(
             _("flag"),
@@ -471,7 +471,7 @@ def show_discovery(context: PageContext, metric: str, max_predicates: int, min_s
         return
     columns = significance_columns(context.dataset, metric)
     columns["p_adjusted"] = st.column_config.NumberColumn(
-        _("adjusted p-value"), format="%.4f", help=_("Benjamini-Hochberg adjustment over every slice the search counted.")
+        _("adjusted p-value"), format="%.2e", help=_("Benjamini-Hochberg adjustment over every slice the search counted.")
     )
     show_table(
         discovery_frame(slices),
