@@ -1,4 +1,4 @@
-"""The Slices page in headless Chromium: a click on a bar and a deep link both pick a slice and list its examples.
+"""The Slices page in headless Chromium: bar clicks and deep links, including the Intersections and Discover views.
 
 Expected counts come from the sample files with pandas (sample_tables.py).
 """
@@ -60,3 +60,27 @@ def test_deep_link_restores_slice(page: Page, dashboard):
     assert parameters["attribute"] == [ATTRIBUTE]
     assert parameters["value"] == ["irish"]
     assert parameters["errors"] == ["1"]
+
+
+def test_intersections_link_draws_heatmap(page: Page, dashboard):
+    examples = speech_examples()
+    cells = examples.groupby(["gender", "device"]).size()
+
+    open_page(page, dashboard.url(f"/Slices?dataset={SPEECH}&view=intersections&attribute=gender&by=device"))
+
+    heatmap = page.locator(".js-plotly-plot").filter(has=page.locator(".heatmaplayer"))
+    expect(heatmap.locator(".main-svg").first).to_be_visible()
+    # Each cell's text gives its support; the largest cell is checked against pandas.
+    largest = int(cells.max())
+    expect(heatmap.get_by_text(f"n = {largest}", exact=False).first).to_be_visible()
+    parameters = query_parameters(page.url)
+    assert parameters["view"] == ["intersections"]
+    assert parameters["by"] == ["device"]
+
+
+def test_discover_link_lists_slices(page: Page, dashboard):
+    open_page(page, dashboard.url(f"/Slices?dataset={SPEECH}&view=discover&max_predicates=2"))
+
+    expect(page.get_by_role("radio", name="Discover")).to_be_checked()
+    expect(page.get_by_test_id("stMain").get_by_test_id("stDataFrame").first).to_be_visible()
+    assert query_parameters(page.url)["max_predicates"] == ["2"]
