@@ -33,6 +33,7 @@ from ui.slices_views import (
     by_choices,
     metric_choices,
     metric_label,
+    read_alpha,
     read_by,
     read_metric,
     read_view,
@@ -111,9 +112,10 @@ def show_discover_view(context) -> None:
     max_predicates = read_whole_number(MAX_PREDICATES, 1, discovery.MAX_PREDICATES, discovery.DEFAULT_MAX_PREDICATES)
     min_support = read_whole_number(MIN_SUPPORT, 1, None, int(dataset.config.min_support))
     top = read_whole_number(TOP, 1, discovery.MAX_TOP, discovery.DEFAULT_TOP)
+    alpha = read_alpha()
     show_metric_picker(st, choices, metric)
-    show_discovery_controls(dataset, max_predicates, min_support, top)
-    show_discovery(context, metric, max_predicates, min_support, top)
+    show_discovery_controls(dataset, max_predicates, min_support, top, alpha)
+    show_discovery(context, metric, max_predicates, min_support, top, alpha)
 
 
 main()

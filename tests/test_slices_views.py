@@ -264,6 +264,8 @@ def test_discover_default_settings_run():
         ("min_support", "0", "use a whole number of at least 1."),
         ("top", "many", "use a whole number from 1 to 50."),
         ("metric", "recall:yes", "this dataset offers error"),
+        ("alpha", "1.5", "use a number above 0 and at most 1"),
+        ("alpha", "none", "use a number above 0 and at most 1"),
     ],
 )
 def test_discover_invalid_settings_notice(name, value, reason):
@@ -272,3 +274,17 @@ def test_discover_invalid_settings_notice(name, value, reason):
     assert not app.exception
     assert any(f"{name} to '{value}'" in text and reason in text for text in notices(app))
     assert len(app.dataframe[0].value) > 0
+
+
+def test_discover_alpha_finds_planted_slice():
+    dataset = load_dataset(load_config(SAMPLE_DATA / "speech_commands"))
+    direct = discover_slices(dataset, DiscoverySettings(alpha=0.99, top=5)).as_dict()["slices"]
+
+    app = run_slices("speech_commands", view="discover", alpha="0.99", top="5")
+
+    assert not app.exception
+    assert app.number_input(key="slices_alpha").value == pytest.approx(0.99)
+    table = app.dataframe[0].value
+    assert list(table["slice"]) == [row["description"] for row in direct]
+    planted = [text for text in table["slice"] if "irish" in text and "smart_speaker" in text]
+    assert planted, list(table["slice"])

@@ -8,7 +8,8 @@ URL parameters read here, next to those of :mod:`ui.slices_page`:
 - ``by``: in the intersections view, the attribute or ``tag:NAME`` crossed
   with the chosen attribute (default: the next attribute, else the first tag);
 - ``max_predicates`` (1 to 3, default 3), ``min_support`` (default: the
-  dataset's) and ``top`` (1 to 50, default 10): settings of the discover view.
+  dataset's), ``top`` (1 to 50, default 10) and ``alpha`` (above 0 and at
+  most 1, default 0.95): settings of the discover view.
 
 The analyses are cached by dataset folder, fingerprint, filter text and selection.
 """
@@ -52,6 +53,7 @@ BY = "by"
 MAX_PREDICATES = "max_predicates"
 MIN_SUPPORT = "min_support"
 TOP = "top"
+ALPHA = "alpha"
 
 SLICES_VIEW = "slices"
 INTERSECTIONS_VIEW = "intersections"
@@ -75,6 +77,7 @@ _BY_KEY = "slices_by"
 _MAX_PREDICATES_KEY = "slices_max_predicates"
 _MIN_SUPPORT_KEY = "slices_min_support"
 _TOP_KEY = "slices_top"
+_ALPHA_KEY = "slices_alpha"
 _CACHED_ANALYSES = 32
 
 
@@ -159,6 +162,22 @@ def read_whole_number(name: str, low: int, high: int | None, default: int) -> in
 
 
 # Widgets ---------------------------------------------------------------------------
+
+
+def read_alpha() -> float:
+    """Return the discovery score weight in the URL, or the default with a notice when it is not above 0 and at most 1."""
+    requested = read_value(ALPHA)
+    if requested is None:
+        return discovery.DEFAULT_ALPHA
+    try:
+        value = float(requested)
+    except ValueError:
+        value = math.nan
+    if 0 < value <= 1:
+        return value
+    notice_ignored(ALPHA, requested, _("use a number above 0 and at most 1, such as 0.99."))
+    write_value(ALPHA, None)
+    return discovery.DEFAULT_ALPHA
 
 
 def _store(widget_key: str, name: str, default: Any) -> None:
@@ -396,8 +415,8 @@ def show_intersections(context: PageContext, attribute: str, by: str, metric: st
 # Discovery ------------------------------------------------------------------------------
 
 
-def show_discovery_controls(dataset: Dataset, max_predicates: int, min_support: int, top: int) -> None:
-    left, middle, right = st.columns(3)
+def show_discovery_controls(dataset: Dataset, max_predicates: int, min_support: int, top: int, alpha: float) -> None:
+    left, middle, right, last = st.columns(4)
     st.session_state[_MAX_PREDICATES_KEY] = max_predicates
     left.number_input(
         _("Conditions per slice, at most"),
@@ -424,13 +443,24 @@ def show_discovery_controls(dataset: Dataset, max_predicates: int, min_support: 
         key=_TOP_KEY,
         on_change=lambda: _store(_TOP_KEY, TOP, discovery.DEFAULT_TOP),
     )
+    st.session_state[_ALPHA_KEY] = alpha
+    last.number_input(
+        _("Weight of lift against size (alpha)"),
+        min_value=0.01,
+        max_value=1.0,
+        step=0.01,
+        format="%.2f",
+        key=_ALPHA_KEY,
+        help=_("Near 1 favours small slices that are much worse than overall; lower values favour large slices."),
+        on_change=lambda: _store(_ALPHA_KEY, ALPHA, discovery.DEFAULT_ALPHA),
+    )
 
 
-def discovery_result(context: PageContext, metric: str, max_predicates: int, min_support: int, top: int) -> dict[str, Any]:
+def discovery_result(context: PageContext, metric: str, max_predicates: int, min_support: int, top: int, alpha: float) -> dict[str, Any]:
     keep, exclude = _filter_key(context)
     with st.spinner(_("Searching for the slices of up to {count} conditions where the {metric} is worst…", count=max_predicates, metric=metric_label(metric))), stop_on_analysis_error():
         return _discovery_result(
-            str(context.folder), context.fingerprint, keep, exclude, metric, max_predicates, min_support, top,
+            str(context.folder), context.fingerprint, keep, exclude, metric, max_predicates, min_support, top, alpha,
             _dataset=context.dataset, _example_filter=context.example_filter,
         )
 
@@ -438,9 +468,9 @@ def discovery_result(context: PageContext, metric: str, max_predicates: int, min
 @st.cache_data(max_entries=_CACHED_ANALYSES, show_spinner=False)
 def _discovery_result(
     folder: str, fingerprint: Fingerprint, keep: tuple[str, ...], exclude: tuple[str, ...], metric: str,
-    max_predicates: int, min_support: int, top: int, *, _dataset: Dataset, _example_filter: Any,
+    max_predicates: int, min_support: int, top: int, alpha: float, *, _dataset: Dataset, _example_filter: Any,
 ) -> dict[str, Any]:
-    settings = discovery.DiscoverySettings(metric=metric, max_predicates=max_predicates, min_support=min_support, top=top)
+    settings = discovery.DiscoverySettings(metric=metric, max_predicates=max_predicates, min_support=min_support, top=top, alpha=alpha)
     return discovery.discover_slices(_dataset, settings, _example_filter).as_dict()
 
 
@@ -461,13 +491,19 @@ def discovery_frame(slices: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def show_discovery(context: PageContext, metric: str, max_predicates: int, min_support: int, top: int) -> None:
-    result = discovery_result(context, metric, max_predicates, min_support, top)
+def show_discovery(context: PageContext, metric: str, max_predicates: int, min_support: int, top: int, alpha: float) -> None:
+    result = discovery_result(context, metric, max_predicates, min_support, top, alpha)
     for notice in result["notices"]:
         st.info(notice, icon=":material/info:")
     slices = result["slices"]
     if not slices:
-        st.info(_("No slice of at least {count} examples is worse than overall.", count=min_support), icon=":material/info:")
+        st.info(
+            _(
+                "No slice of at least {count} examples scores above 0. Raise alpha to favour smaller slices that are much worse than overall.",
+                count=min_support,
+            ),
+            icon=":material/info:",
+        )
         return
     columns = significance_columns(context.dataset, metric)
     columns["p_adjusted"] = st.column_config.NumberColumn(
