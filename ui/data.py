@@ -194,6 +194,11 @@ def open_dataset(folder: Path) -> tuple[Dataset, Fingerprint]:
     return dataset, fingerprint
 
 
+def filter_key(example_filter: ExampleFilter) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the kept and excluded conditions as text, the form the filter takes in cache keys."""
+    return tuple(c.as_text() for c in example_filter.keep), tuple(c.as_text() for c in example_filter.exclude)
+
+
 def dataset_summary(
     folder: Path,
     fingerprint: Fingerprint,
@@ -206,13 +211,13 @@ def dataset_summary(
     The cache key holds the files' fingerprint, the filter, the HLP values and
     the what-if targets, so a change to any of them computes a new summary.
     """
-    example_filter = example_filter or ExampleFilter()
+    keep, exclude = filter_key(example_filter or ExampleFilter())
     with st.spinner(_("Computing the summary of {name}…", name=folder.name)):
         return _summary(
             str(folder),
             fingerprint,
-            tuple(c.as_text() for c in example_filter.keep),
-            tuple(c.as_text() for c in example_filter.exclude),
+            keep,
+            exclude,
             None if hlp is None else tuple(sorted(hlp.items())),
             None if targets is None else tuple(sorted(targets.items())),
         )

@@ -18,7 +18,7 @@ import streamlit as st
 
 from analysis import AnalysisError, Dataset
 from analysis.charts import calibration_figure, confusion_matrix_figure, precision_recall_figure, roc_figure
-from analysis.filters import ExampleFilter, parse_filter
+from analysis.filters import parse_filter
 from analysis.i18n import _
 from analysis.scores import (
     DEFAULT_THRESHOLD,
@@ -40,7 +40,7 @@ from analysis.scores import (
     score_options,
     threshold_metrics,
 )
-from ui.data import Fingerprint
+from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown
 from ui.formatting import count, percent, score
 from ui.page import PageContext
@@ -56,10 +56,6 @@ _CACHED_RESULTS = 64
 
 
 # Cached engine calls ------------------------------------------------------------------------
-
-
-def _filter_text(example_filter: ExampleFilter) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return tuple(c.as_text() for c in example_filter.keep), tuple(c.as_text() for c in example_filter.exclude)
 
 
 def _target(dataset: Dataset, kind: str, label: str | None) -> ScoreTarget:
@@ -90,13 +86,13 @@ def _threshold_metrics(
 
 def cached_grid(context: PageContext, target: ScoreTarget) -> ScoreGrid:
     """Return the score grid of ``target`` under the page's filter, cached per selection."""
-    keep, exclude = _filter_text(context.example_filter)
+    keep, exclude = filter_key(context.example_filter)
     with st.spinner(_("Counting examples per score for {source}…", source=target.description)):
         return _grid(str(context.folder), context.fingerprint, keep, exclude, target.kind, target.positive_class, context.dataset)
 
 
 def cached_threshold_metrics(context: PageContext, threshold: float) -> dict[str, float | int]:
-    keep, exclude = _filter_text(context.example_filter)
+    keep, exclude = filter_key(context.example_filter)
     with st.spinner(_("Counting outcomes at threshold {threshold:.2f}…", threshold=threshold)):
         return _threshold_metrics(str(context.folder), context.fingerprint, keep, exclude, threshold, context.dataset)
 

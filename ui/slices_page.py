@@ -23,7 +23,7 @@ from analysis import Dataset
 from analysis.charts import slice_error_rate_figure
 from analysis.examples import DEFAULT_PAGE_SIZE, ExamplePage, example_page
 from analysis.i18n import N_, _, ngettext
-from ui.data import Fingerprint
+from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import count
 from ui.page import PageContext
@@ -324,8 +324,7 @@ def _cached_page(context: PageContext, selection: SliceSelection, page: int) -> 
         return _example_page(
             str(context.folder),
             context.fingerprint,
-            tuple(c.as_text() for c in context.example_filter.keep),
-            tuple(c.as_text() for c in context.example_filter.exclude),
+            *filter_key(context.example_filter),
             selection.attribute if selection.value is not None else None,
             selection.value,
             selection.errors_only,

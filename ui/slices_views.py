@@ -41,7 +41,7 @@ from analysis.slice_metrics import (
     dataset_classes,
     parse_metric,
 )
-from ui.data import Fingerprint
+from ui.data import Fingerprint, filter_key
 from ui.errors import stop_on_analysis_error
 from ui.formatting import percent_column, points, points_column, show_table
 from ui.page import PageContext
@@ -212,16 +212,9 @@ def show_metric_picker(column: Any, choices: list[str], metric: str) -> None:
 # Slices of one attribute -------------------------------------------------------------------
 
 
-def _filter_key(context: PageContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return (
-        tuple(c.as_text() for c in context.example_filter.keep),
-        tuple(c.as_text() for c in context.example_filter.exclude),
-    )
-
-
 def attribute_analysis(context: PageContext, attribute: str, metric: str) -> dict[str, Any]:
     """Return the JSON-ready slices of ``attribute`` for ``metric`` under the global filter, tested against the rest."""
-    keep, exclude = _filter_key(context)
+    keep, exclude = filter_key(context.example_filter)
     with st.spinner(_("Testing the {metric} of each {attribute} slice against the rest…", metric=metric_label(metric), attribute=attribute)), stop_on_analysis_error():
         return _attribute_analysis(
             str(context.folder), context.fingerprint, keep, exclude, attribute, metric,
@@ -359,7 +352,7 @@ def show_by_picker(column: Any, choices: list[str], by: str) -> None:
 
 
 def intersection_cells(context: PageContext, attribute: str, by: str, metric: str) -> list[dict[str, Any]]:
-    keep, exclude = _filter_key(context)
+    keep, exclude = filter_key(context.example_filter)
     with st.spinner(_("Testing the {metric} of each cell of {first} by {second}…", metric=metric_label(metric), first=attribute, second=by)), stop_on_analysis_error():
         return _intersection_cells(
             str(context.folder), context.fingerprint, keep, exclude, attribute, by, metric,
@@ -457,7 +450,7 @@ def show_discovery_controls(dataset: Dataset, max_predicates: int, min_support: 
 
 
 def discovery_result(context: PageContext, metric: str, max_predicates: int, min_support: int, top: int, alpha: float) -> dict[str, Any]:
-    keep, exclude = _filter_key(context)
+    keep, exclude = filter_key(context.example_filter)
     with st.spinner(_("Searching for the slices of up to {count} conditions where the {metric} is worst…", count=max_predicates, metric=metric_label(metric))), stop_on_analysis_error():
         return _discovery_result(
             str(context.folder), context.fingerprint, keep, exclude, metric, max_predicates, min_support, top, alpha,

@@ -30,6 +30,7 @@ from analysis.priority import (
     default_target,
     priority_list,
 )
+from ui.data import filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import (
     count,
@@ -251,8 +252,7 @@ def priorities(context: PageContext, state: WorkspaceState, summary: dict[str, A
         return _priorities(
             str(context.folder),
             context.fingerprint,
-            tuple(condition.as_text() for condition in context.example_filter.keep),
-            tuple(condition.as_text() for condition in context.example_filter.exclude),
+            *filter_key(context.example_filter),
             state.counter,
             tuple(sorted(selection.targets.items())),
             tuple(sorted(selection.ease.items())),
