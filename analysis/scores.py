@@ -45,8 +45,8 @@ from analysis.config import SCORE_KIND_POSITIVE_CLASS
 from analysis.errors import InputError
 from analysis.filters import ExampleFilter
 from analysis.i18n import _
-from analysis.metrics import sort_classes
 from analysis.model import Dataset
+from analysis.slice_metrics import dataset_classes
 from analysis.stats import ratio
 
 GRID_DECIMALS = 4
@@ -127,14 +127,6 @@ class ScoreGrid:
 
 
 # Which views a dataset offers ------------------------------------------------------------
-
-
-def dataset_classes(dataset: Dataset) -> list[str]:
-    """Return every class seen as a label or a prediction when the dataset was opened, in display order."""
-    if dataset.classes is not None:
-        return list(dataset.classes)
-    confusion = dataset.counts.confusion
-    return sort_classes(set(confusion["label"]) | set(confusion["prediction"]))
 
 
 def score_options(dataset: Dataset) -> ScoreOptions:

@@ -423,3 +423,17 @@ def test_prob_columns_in_examples_view(write_dataset):
 
     assert dataset.probabilities == {"bird": "pr0", "cat": "pr1", "dog": "pr2"}
     assert values["cat"].to_numpy() == pytest.approx(frame["prob_cat"].to_numpy())
+
+
+def test_unanalysed_class_keeps_task_binary(write_dataset):
+    # The only example of class c has no metadata row, so it is left out and the task stays two-class.
+    predictions = pd.DataFrame(
+        {"id": [1, 2, 3, 4, 5], "label": ["a", "b", "a", "b", "c"], "prediction": ["a", "b", "b", "b", "c"], "score": [0.9, 0.8, 0.6, 0.7, 0.9]}
+    )
+    metadata = pd.DataFrame({"id": [1, 2, 3, 4], "group": ["x", "y", "x", "y"]})
+    dataset = load_dataset(write_dataset(predictions, metadata, positive_class="b"))
+
+    options = score_options(dataset)
+
+    assert options.binary
+    assert options.positive_class == "b"
