@@ -49,7 +49,6 @@ Jaccard index is the other measure. Both are computed in DuckDB.
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -61,7 +60,8 @@ from analysis.filters import ExampleFilter
 from analysis.i18n import N_, _
 from analysis.model import MODE_CLASSIFICATION, Dataset
 from analysis.significance import adjust_p_values, compare_to_rest, is_flagged
-from analysis.slice_metrics import ERROR_RATE, FALSE_NEGATIVE_RATE, FALSE_POSITIVE_RATE
+from analysis.slice_analysis import to_json
+from analysis.slice_metrics import ERROR_RATE, FALSE_NEGATIVE_RATE, FALSE_POSITIVE_RATE, positive_class
 from analysis.stats import ratio, wilson_interval
 
 METRICS = (ERROR_RATE, FALSE_POSITIVE_RATE, FALSE_NEGATIVE_RATE)
@@ -196,7 +196,7 @@ class DiscoveryResult:
 
     def as_dict(self) -> dict:
         """Return the result as JSON-ready data; undefined numbers (NaN) become None."""
-        return _without_nan(self._as_raw_dict())
+        return to_json(self._as_raw_dict())
 
     def _as_raw_dict(self) -> dict:
         return {
@@ -217,16 +217,6 @@ class DiscoveryResult:
             "slices": self.slices,
             "notices": list(self.notices),
         }
-
-
-def _without_nan(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _without_nan(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_nan(item) for item in value]
-    return value
 
 
 @dataclass
@@ -284,6 +274,9 @@ def _check_settings(dataset: Dataset, settings: DiscoverySettings, min_support: 
             _("The metric '{metric}' needs a binary task with a positive class.", metric=settings.metric),
             _("Set [task] positive_class in the dataset file or pass --positive-class, or use the error rate."),
         )
+    if settings.metric != ERROR_RATE:
+        # Rejects more than two classes, as the slices command does.
+        positive_class(dataset)
     if not 1 <= settings.max_predicates <= MAX_PREDICATES:
         raise ConfigError(
             _("The maximum number of predicates must be 1, 2 or 3, got {value}.", value=settings.max_predicates),

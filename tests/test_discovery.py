@@ -403,3 +403,14 @@ def test_compas_false_positive_rate(dataset_config):
             mask &= (negatives[predicate["attribute"]].astype(str) == predicate["value"]).to_numpy()
         assert row["support"] == int(mask.sum())
         assert row["metric_value"] == pytest.approx((negatives["pred_label"][mask] == 1).mean())
+
+
+def test_false_positive_rate_rejects_three_classes(write_dataset):
+    predictions = pd.DataFrame({"id": range(6), "label": list("abcabc"), "prediction": list("abcbca")})
+    metadata = pd.DataFrame({"id": range(6), "group": list("xxyyzz")})
+    dataset = load_dataset(write_dataset(predictions, metadata, positive_class="a"))
+
+    with pytest.raises(InputError) as raised:
+        discover_slices(dataset, DiscoverySettings(metric="fpr", min_support=1))
+
+    assert "defined here for binary tasks, but this dataset has 3 classes" in raised.value.message
