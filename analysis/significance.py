@@ -116,7 +116,7 @@ def is_flagged(adjusted_p: float, gap: float, support: int, settings: FlagSettin
 class Significance:
     """The comparison of one group (slice or tag) with the rest of the data.
 
-    ``reason`` says why ``p_value`` is undefined (NaN), and is None otherwise.
+    ``reason`` gives why ``p_value`` is undefined (NaN), and is None otherwise.
     An untested group is never flagged.
     """
 
@@ -133,7 +133,7 @@ class Significance:
 def compare_groups(groups: Sequence[tuple[int, int]], total_errors: int, total: int, settings: FlagSettings) -> list[Significance]:
     """Compare each group with the rest of the data, adjusting the p-values over all of them as one family.
 
-    ``groups`` holds (errors, support) per group, where an "error" is the event
+    ``groups`` contains (errors, support) per group, where an "error" is the event
     the metric counts as bad (an error, a false positive, a missed example of a
     class). ``total_errors`` and ``total`` count the same event and support over
     all the data. The gap behind the flag is the group's rate of the event minus

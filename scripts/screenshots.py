@@ -59,7 +59,7 @@ def wait_until_healthy(port: int, timeout: float = 60) -> None:
                     return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError(f"The dashboard did not answer on port {port} within {timeout:.0f} s.")
+    raise RuntimeError(f"The dashboard did not respond on port {port} within {timeout:.0f} s; check that streamlit starts with scripts/dashboard.sh.")
 
 
 def main() -> int:

@@ -208,7 +208,7 @@ def dataset_summary(
 ) -> dict[str, Any]:
     """Return the summary (see :func:`analysis.summarize`) of an opened dataset, cached per selection.
 
-    The cache key holds the files' fingerprint, the filter, the HLP values and
+    The cache key contains the files' fingerprint, the filter, the HLP values and
     the what-if targets, so a change to any of them computes a new summary.
     """
     keep, exclude = filter_key(example_filter or ExampleFilter())

@@ -20,7 +20,7 @@ from ui.workspace import effective_hlp
 
 @dataclass
 class PageContext:
-    """What a page needs to draw: the opened dataset, its global filter and the server's mode."""
+    """The opened dataset, its global filter and the server's mode: everything a page draws from."""
 
     folder: Path
     dataset: Dataset
