@@ -13,13 +13,12 @@ from ui.tags_page import (
     show_hlp_editor,
     show_tag_table,
 )
-from ui.workspace import workspace_state
 
 
 def main() -> None:
     context = start_page(_("Tags"))
-    state = workspace_state(context)
-    summary = context.summary(hlp=state.effective_hlp(context.dataset.hlp))
+    state = context.workspace
+    summary = context.summary()
 
     st.title(_("Tags"))
     show_filter_banner(context, summary)

@@ -14,21 +14,19 @@ from ui.what_if_page import (
     show_estimate,
     show_priorities,
 )
-from ui.workspace import workspace_state
 
 
 def main() -> None:
     context = start_page(_("What-if"))
-    state = workspace_state(context)
-    hlp = state.effective_hlp(context.dataset.hlp)
-    table = context.summary(hlp=hlp)
+    state = context.workspace
+    table = context.summary()
 
     st.title(_("What-if"))
     show_filter_banner(context, table)
     selection, defaults = read_selection(table, [tag.name for tag in context.dataset.tags])
     names = [row["tag"] for row in table["tags"]]
     select_tags(selection, names, defaults)
-    estimate = context.summary(hlp=hlp, targets=selection.chosen_targets())
+    estimate = context.summary(targets=selection.chosen_targets())
     show_estimate(estimate, selection)
     select_targets_and_weights(selection, table["tags"], defaults, names)
     show_priorities(priorities(context, state, table, selection))

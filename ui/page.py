@@ -15,7 +15,7 @@ from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import count
 from ui.sidebar import draw_navigation, select_dataset, select_filter
-from ui.workspace import effective_hlp
+from ui.workspace import WorkspaceState, workspace_state
 
 
 @dataclass
@@ -27,17 +27,15 @@ class PageContext:
     fingerprint: Fingerprint
     example_filter: ExampleFilter
     demo: bool
-    # HLP values with those typed in the workspace on top; None when none is typed.
+    # The workspace as read once for this run, and the HLP values with those
+    # typed there on top (None when none is typed).
+    workspace: WorkspaceState | None = None
     hlp: dict[str, float] | None = None
 
-    def summary(self, hlp: dict[str, float] | None = None, targets: dict[str, float] | None = None) -> dict[str, Any]:
-        """Return the cached summary under the global filter; see :func:`ui.data.dataset_summary`.
-
-        ``hlp`` defaults to the workspace's values in :attr:`hlp`.
-        """
-        hlp = self.hlp if hlp is None else hlp
+    def summary(self, targets: dict[str, float] | None = None) -> dict[str, Any]:
+        """Return the cached summary under the global filter with the workspace's HLP values; see :func:`ui.data.dataset_summary`."""
         with stop_on_analysis_error():
-            return dataset_summary(self.folder, self.fingerprint, self.example_filter, hlp, targets)
+            return dataset_summary(self.folder, self.fingerprint, self.example_filter, self.hlp, targets)
 
 
 def start_page(title: str) -> PageContext:
@@ -56,7 +54,8 @@ def start_page(title: str) -> PageContext:
         dataset, fingerprint = open_dataset(folder)
     example_filter = select_filter(dataset)
     context = PageContext(folder, dataset, fingerprint, example_filter, demo)
-    context.hlp = effective_hlp(context)
+    context.workspace = workspace_state(context)
+    context.hlp = context.workspace.effective_hlp(dataset.hlp)
     return context
 
 

@@ -4,8 +4,7 @@ URL parameters: ``sort`` (a column of the table, default ``potential_gain``)
 and ``order`` (``desc`` or ``asc``, default ``desc``).
 
 Typed HLP values are stored in the workspace (see :mod:`analysis.workspace`)
-and override the HLP file on every page that computes with
-:func:`ui.workspace.effective_hlp`. The "Save to the HLP file" button writes
+and override the HLP file on every page, through ``PageContext.hlp``. The "Save to the HLP file" button writes
 them to the file; in demo mode every edit widget is disabled.
 """
 

@@ -1,9 +1,9 @@
 """The workspace in the dashboard: the shared handle, typed HLP values and the HLP every page uses.
 
-Pages compute with the HLP values of :func:`effective_hlp`: the HLP file's
-values with the typed ones on top, or None when nothing is typed, so pages
-without edits share the summary cache of the plain dataset.
-:func:`ui.page.start_page` stores them in ``PageContext.hlp``, which
+Pages compute with the HLP file's values with the typed ones on top, or None
+when nothing is typed, so pages without edits share the summary cache of the
+plain dataset. :func:`ui.page.start_page` reads the workspace once per run
+into ``PageContext.workspace`` and ``PageContext.hlp``, which
 ``context.summary()`` uses.
 """
 
@@ -61,11 +61,6 @@ def workspace_state(context: PageContext) -> WorkspaceState:
         except sqlite3.Error as error:
             _stop_on_unreadable(workspace, error)
     return WorkspaceState(workspace, counter, typed, dataset)
-
-
-def effective_hlp(context: PageContext) -> dict[str, float] | None:
-    """Return the HLP values a page computes with: typed values override the file's; None when none is typed."""
-    return workspace_state(context).effective_hlp(context.dataset.hlp)
 
 
 def edit_history(state: WorkspaceState) -> list[Edit]:
