@@ -26,6 +26,7 @@ from analysis.filters import ExampleFilter, check_keeps_examples
 from analysis.i18n import _
 from analysis.model import Dataset
 from analysis.power import detectable_gap, detectable_gap_sentence, required_support, required_support_sentence
+from analysis.slices import ordered_values
 from analysis.significance import compare_groups
 from analysis.slice_metrics import (
     FALSE_NEGATIVE_RATE,
@@ -146,14 +147,17 @@ def analyse_slices(
 
 
 def _value_order(dataset: Dataset, grouping: tuple[Dimension, ...]):
-    """Return a sort key for the value tuples of ``grouping``: bins and kept top values in their order, others as text.
+    """Return a sort key for the value tuples of ``grouping``: attribute values in the order of the slice tables.
 
     Tag values sort with the examples carrying the tag first.
     """
     positions = []
     for dimension in grouping:
-        bins = dataset.attribute(dimension.name).bins if dimension.kind == ATTRIBUTE else []
-        positions.append({value: index for index, value in enumerate(bins)})
+        values: list[str] = []
+        if dimension.kind == ATTRIBUTE:
+            attribute = dataset.attribute(dimension.name)
+            values = ordered_values(attribute, dataset.counts.slices[attribute.alias])
+        positions.append({value: index for index, value in enumerate(values)})
 
     def key(values: tuple) -> tuple:
         parts = []

@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix
 
+from analysis import load_dataset, summarize
 from analysis.cli import main
+from analysis.slice_analysis import analyse_slices, slice_groupings
+from analysis.slice_metrics import parse_metric
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEECH = REPO_ROOT / "sample_data" / "speech_commands"
@@ -264,3 +267,15 @@ def test_compas_fpr_by_race(capsys):
     assert rows["African-American"]["flagged"]
     assert rows["Asian"]["below_min_support"]
     assert rows["Native American"]["below_min_support"]
+
+
+def test_slice_order_matches_summary(write_dataset):
+    predictions = pd.DataFrame({"id": range(8), "label": list("abababab"), "prediction": list("aabbabba")})
+    metadata = pd.DataFrame({"id": range(8), "group": ["10", "2", "9", None, "10", "2", "9", None]})
+    dataset = load_dataset(write_dataset(predictions, metadata))
+
+    analysed = analyse_slices(dataset, parse_metric("error_rate", dataset), slice_groupings(dataset, ["group"], None))
+    summary_values = [row["value"] for row in summarize(dataset)["slices"] if row["column"] == "group"]
+
+    assert [row["predicates"][0]["value"] for row in analysed.slices] == summary_values
+    assert summary_values == ["2", "9", "10", "(missing)"]
