@@ -48,7 +48,7 @@ def count_examples(dataset: Dataset, where: str = "true", params: tuple = ()) ->
     """
     if where == "true" and not params and dataset.counts is not None:
         return dataset.counts
-    return _count(dataset, "examples", where, params, with_statuses=False)
+    return _count(dataset, dataset.view, where, params, with_statuses=False)
 
 
 def count_rows(dataset: Dataset) -> Counts:

@@ -135,6 +135,7 @@ def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset
         report=report,
         classes=classes,
         probabilities={name: probability_alias(index) for index, name in enumerate(probabilities)},
+        metadata_key=key,
     )
     dataset.counts = count_rows(dataset)
     fill_report(dataset, report, predictions, columns["id"], metadata, metadata_id, key)

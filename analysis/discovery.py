@@ -565,7 +565,7 @@ class _Search:
                 params += [present, absent]
         self.table = f"discovery_{uuid.uuid4().hex}"
         self.dataset.engine.rows(
-            f"CREATE TABLE {self.table} AS SELECT {', '.join(selects)}, {error_sql} AS err FROM examples WHERE {self.where}",
+            f"CREATE TABLE {self.table} AS SELECT {', '.join(selects)}, {error_sql} AS err FROM {self.dataset.view} WHERE {self.where}",
             (*params, *error_params, *self.params),
         )
 

@@ -109,13 +109,13 @@ def example_page(
             )
     where, params = example_conditions(dataset, example_filter, attribute, value, errors_only)
 
-    total = int(dataset.engine.rows(f"SELECT CAST(count(*) AS BIGINT) FROM examples WHERE {where}", params)[0][0])
+    total = int(dataset.engine.rows(f"SELECT CAST(count(*) AS BIGINT) FROM {dataset.view} WHERE {where}", params)[0][0])
 
     attribute_aliases = [a.alias for a in dataset.attributes]
     tag_aliases = [t.alias for t in dataset.tags]
     selected = ", ".join(["id", "label", "prediction", "score", "is_error", *attribute_aliases, *tag_aliases])
     frame = dataset.engine.query(
-        f"SELECT {selected} FROM examples WHERE {where} ORDER BY is_error DESC, id LIMIT ? OFFSET ?",
+        f"SELECT {selected} FROM {dataset.view} WHERE {where} ORDER BY is_error DESC, id LIMIT ? OFFSET ?",
         (*params, page_size, (page - 1) * page_size),
     )
 

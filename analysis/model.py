@@ -114,6 +114,11 @@ class Dataset:
     # Per-class probability columns of ``examples``: class text (from a
     # ``prob_<class>`` column name) to the generated column name (``pr0``).
     probabilities: dict[str, str] = field(default_factory=dict)
+    # The view of analysed examples that every query reads: ``examples``, or a
+    # view with the workspace's tag edits laid over the file tags.
+    view: str = "examples"
+    # Name of the key column of the metadata view ``m``: the normalised id.
+    metadata_key: str = "_id"
 
     @property
     def has_score(self) -> bool:

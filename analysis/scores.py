@@ -240,7 +240,7 @@ def score_grid(dataset: Dataset, target: ScoreTarget, example_filter: ExampleFil
     """
     where, where_params = (example_filter or ExampleFilter()).where(dataset)
     # ``raw`` is the score column as the file gives it, for the check of a two-class confidence.
-    scored = f"SELECT {target.expression} AS s, {target.outcome} AS y, score AS raw FROM examples WHERE {where}"
+    scored = f"SELECT {target.expression} AS s, {target.outcome} AS y, score AS raw FROM {dataset.view} WHERE {where}"
     params = [*target.params, *where_params]
 
     # Check the range first, so a column of unbounded scores never builds a large grid.
@@ -379,7 +379,7 @@ def threshold_metrics(
     missing score are left out, as in :func:`score_grid`.
     """
     where, where_params = (example_filter or ExampleFilter()).where(dataset)
-    scored = f"SELECT {target.expression} AS s, {target.outcome} AS y FROM examples WHERE {where}"
+    scored = f"SELECT {target.expression} AS s, {target.outcome} AS y FROM {dataset.view} WHERE {where}"
     tp, fp, fn, tn = dataset.engine.rows(
         "SELECT CAST(count(*) FILTER (WHERE y AND s >= ?) AS BIGINT), "
         "CAST(count(*) FILTER (WHERE NOT y AND s >= ?) AS BIGINT), "

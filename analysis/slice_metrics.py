@@ -144,7 +144,7 @@ def count_confusion(dataset: Dataset, groupings: list[list[str]], where: str = "
         SELECT {', '.join([quote_ident(alias) for alias in columns] + outcome + markers)},
             CAST(count(*) AS BIGINT) AS n,
             CAST(count(*) FILTER (WHERE is_error) AS BIGINT) AS errors
-        FROM examples
+        FROM {dataset.view}
         WHERE {where}
         GROUP BY GROUPING SETS ({', '.join(sets)})
         """,
