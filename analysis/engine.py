@@ -55,6 +55,21 @@ class Engine:
         with self._lock:
             self._connection.sql(sql, params=list(params) if params else None).create_view(name, replace=True)
 
+    def create_table(self, name: str, frame: pd.DataFrame) -> None:
+        """Store the rows of ``frame`` as the table ``name`` (a name chosen by the code), replacing any table of that name."""
+        with self._lock:
+            self._connection.from_df(frame).create_view("_incoming_frame", replace=True)
+            try:
+                self._connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming_frame")
+            finally:
+                self._connection.execute("DROP VIEW IF EXISTS _incoming_frame")
+
+    def has_relation(self, name: str) -> bool:
+        """Return True when a table or view named ``name`` exists."""
+        return bool(self.rows("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name])[0][0]) or bool(
+            self.rows("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name])[0][0]
+        )
+
     def read_file(self, name: str, path: Path, file_format: str, **options: object) -> None:
         """Register the file at ``path`` as the view ``name`` without putting the path in SQL text."""
         readers = {

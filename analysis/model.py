@@ -48,11 +48,22 @@ class Attribute:
     raw_alias: str | None = None
 
 
+# Origin of a tag created in the workspace; file tags have the origin of their form.
+ORIGIN_WORKSPACE = "workspace"
+
+
 @dataclass
 class Tag:
     name: str
     alias: str
-    origin: str  # "column", "list_column" or "file"
+    origin: str  # "column", "list_column", "file" (a long tags file) or "workspace"
+    # The tag's name in the files when it is shown here under another name.
+    renamed_from: str | None = None
+
+    @property
+    def from_files(self) -> bool:
+        """True when the tag's values come from the dataset's files (with any workspace edits on top)."""
+        return self.origin != ORIGIN_WORKSPACE
 
 
 @dataclass
@@ -119,6 +130,20 @@ class Dataset:
     view: str = "examples"
     # Name of the key column of the metadata view ``m``: the normalised id.
     metadata_key: str = "_id"
+    # The view with the tags as the files give them, and those tags' names:
+    # equal to ``view`` and ``tags`` until workspace edits are laid over them.
+    file_view: str = "examples"
+    file_tags: tuple[Tag, ...] | None = None
+
+    @property
+    def tags_from_files(self) -> tuple[Tag, ...]:
+        """Return the tags as read from the files, with their columns in ``file_view``, before any workspace edit."""
+        return self.file_tags if self.file_tags is not None else tuple(self.tags)
+
+    @property
+    def file_tag_names(self) -> tuple[str, ...]:
+        """Return the names of the tags read from the files."""
+        return tuple(tag.name for tag in self.tags_from_files)
 
     @property
     def has_score(self) -> bool:

@@ -7,9 +7,19 @@ value, so the last edit of a dataset can be undone. A change counter rises
 with every edit and every undo. Callers put it in their cache keys, so a
 cached result never outlives the values it was computed from.
 
-The history tables name each change by a ``kind`` (``"hlp"`` for now) and a
-key, so other kinds of user state (tag edits, runs, notes) can be added with
-their own value table and the same history and undo.
+Tag edits are laid over the tags read from files, which are never changed:
+
+- ``tag_assignments`` holds, per dataset, tag and example id, whether the
+  example carries the tag (1) or not (0), overriding the files;
+- ``tag_names`` holds the tags named here: a tag created here (``file_tag``
+  NULL) or a file tag shown under a new name (``file_tag`` its file name);
+- ``hidden_file_tags`` holds file tags that were renamed or deleted here.
+
+:mod:`analysis.tag_overlay` turns these into the tag columns every page
+counts. The history tables name each change by a ``kind`` (``"hlp"`` or
+``"tags"``) and a key, so every kind of user state shares one history and
+undo. A tag change's key is a JSON list naming the row it changes, for
+example ``["assignment", "blurry", "17"]``.
 
 The database runs in WAL mode, so readers do not block the writer, and each
 method opens its own short-lived connection. One :class:`Workspace` can
@@ -23,15 +33,19 @@ from __future__ import annotations
 import contextlib
 import csv
 import getpass
+import hashlib
 import json
 import logging
 import math
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from analysis.config import DatasetConfig
 from analysis.errors import ConfigError, InputError
@@ -44,6 +58,15 @@ WORKSPACE_FILE_NAME = "workspace.sqlite"
 NEW_HLP_FILE_NAME = "hlp.csv"
 
 KIND_HLP = "hlp"
+KIND_TAGS = "tags"
+
+# First element of a tag change's key: which table the change is a row of.
+_ASSIGNMENT = "assignment"
+_NAME = "name"
+_HIDDEN = "hidden"
+
+# Edit items loaded per edit for the history; undo always reads them all.
+_HISTORY_ITEMS = 20
 
 # Seconds a writer waits for another writer's transaction before giving up.
 _BUSY_TIMEOUT = 30.0
@@ -73,6 +96,31 @@ CREATE TABLE IF NOT EXISTS edit_items (
     old_value TEXT,
     new_value TEXT
 );
+CREATE TABLE IF NOT EXISTS tag_assignments (
+    dataset TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    example_id TEXT NOT NULL,
+    present INTEGER NOT NULL CHECK (present IN (0, 1)),
+    changed_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, tag, example_id)
+);
+CREATE TABLE IF NOT EXISTS tag_names (
+    dataset TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    file_tag TEXT,
+    changed_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, tag)
+);
+CREATE TABLE IF NOT EXISTS hidden_file_tags (
+    dataset TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, tag)
+);
+CREATE INDEX IF NOT EXISTS edit_items_by_edit ON edit_items (edit_id);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -98,8 +146,9 @@ class TypedValue:
 class Edit:
     """One entry of the history: what changed, who changed it and whether it was undone.
 
-    ``changes`` maps each key (a tag for HLP edits) to its (old, new) values;
-    None means no value.
+    ``changes`` maps each key (a tag for HLP edits, a JSON list for tag
+    edits) to its (old, new) values; None means no value. The history holds
+    only the first changes of a large edit; ``change_count`` counts them all.
     """
 
     id: int
@@ -108,9 +157,10 @@ class Edit:
     description: str
     changed_by: str
     changed_at: str
-    changes: dict[str, tuple[float | None, float | None]]
+    changes: dict[str, tuple[Any, Any]]
     undone_by: str | None = None
     undone_at: str | None = None
+    change_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -246,11 +296,29 @@ class Workspace:
             result = []
             for row in edits:
                 items = connection.execute(
-                    "SELECT key, old_value, new_value FROM edit_items WHERE edit_id = ? ORDER BY rowid", (row[0],)
+                    "SELECT key, old_value, new_value FROM edit_items WHERE edit_id = ? ORDER BY rowid LIMIT ?",
+                    (row[0], _HISTORY_ITEMS),
                 ).fetchall()
+                total = connection.execute("SELECT count(*) FROM edit_items WHERE edit_id = ?", (row[0],)).fetchone()[0]
                 changes = {key: (_decode(old), _decode(new)) for key, old, new in items}
-                result.append(Edit(row[0], row[1], row[2], row[3], row[4], row[5], changes, row[6], row[7]))
+                result.append(Edit(row[0], row[1], row[2], row[3], row[4], row[5], changes, row[6], row[7], int(total)))
         return result
+
+    def tag_edits(self, dataset: str) -> TagEdits:
+        """Return the tag edits of ``dataset``: assignments, tags named here and hidden file tags."""
+        with self._reading() as connection:
+            if connection is None or not _has_table(connection, "tag_assignments"):
+                return TagEdits.empty()
+            assignments = pd.read_sql_query(
+                "SELECT tag, example_id, present, changed_by, changed_at FROM tag_assignments "
+                "WHERE dataset = ? ORDER BY tag, example_id",
+                connection,
+                params=(dataset,),
+            )
+            names = dict(connection.execute("SELECT tag, file_tag FROM tag_names WHERE dataset = ? ORDER BY tag", (dataset,)).fetchall())
+            hidden = {row[0] for row in connection.execute("SELECT tag FROM hidden_file_tags WHERE dataset = ?", (dataset,))}
+        assignments["present"] = assignments["present"].astype(bool)
+        return TagEdits(assignments, names, frozenset(hidden))
 
     # ------------------------------------------------------------ writing
 
@@ -297,12 +365,15 @@ class Workspace:
             ).fetchall()
             changes = {key: (_decode(old), _decode(new)) for key, old, new in items}
             when = _now()
+            restored = {key: old for key, (old, _new) in changes.items()}
             if kind == KIND_HLP:
-                self._apply_hlp(connection, dataset, {key: old for key, (old, _new) in changes.items()}, self.user, when)
+                self._apply_hlp(connection, dataset, restored, self.user, when)
+            elif kind == KIND_TAGS:
+                _apply_tag_changes(connection, dataset, restored, self.user, when)
             connection.execute("UPDATE edits SET undone_by = ?, undone_at = ? WHERE id = ?", (self.user, when, edit_id))
             self._count(connection)
         log.info("Workspace %s: %s undid edit %d of %s", self.path, self.user, edit_id, dataset)
-        return Edit(edit_id, dataset, kind, description, changed_by, changed_at, changes, self.user, when)
+        return Edit(edit_id, dataset, kind, description, changed_by, changed_at, changes, self.user, when, len(changes))
 
     def _record(
         self,
@@ -310,7 +381,7 @@ class Workspace:
         dataset: str,
         kind: str,
         description: str,
-        changes: dict[str, tuple[float | None, float | None]],
+        changes: dict[str, tuple[Any, Any]],
     ) -> Edit:
         when = _now()
         cursor = connection.execute(
@@ -323,7 +394,7 @@ class Workspace:
             [(edit_id, key, _encode(old), _encode(new)) for key, (old, new) in changes.items()],
         )
         self._count(connection)
-        return Edit(edit_id, dataset, kind, description, self.user, when, changes)
+        return Edit(edit_id, dataset, kind, description, self.user, when, changes, change_count=len(changes))
 
     @staticmethod
     def _count(connection: sqlite3.Connection) -> None:
@@ -341,6 +412,116 @@ class Workspace:
                     "changed_by = excluded.changed_by, changed_at = excluded.changed_at",
                     (dataset, tag, value, who, when),
                 )
+
+    # ------------------------------------------------------------ tags
+
+    def set_tag(
+        self,
+        dataset: str,
+        tag: str,
+        example_ids: Iterable[object],
+        present: bool,
+        file_tags: Collection[str],
+        description: str = "",
+    ) -> Edit | None:
+        """Add ``tag`` to the examples (``present`` True) or remove it from them, as one edit.
+
+        Ids are stored as text. Adding a tag that does not exist yet creates it
+        in the same edit, so a tag typed on the fly is one undo step.
+        ``file_tags`` are the tag names read from the dataset's files, which
+        decide whether a name is a known tag. Examples whose stored state
+        already matches are skipped; returns None when nothing changed.
+        """
+        self._check_writable()
+        tag = _check_tag_name(tag)
+        ids = list(dict.fromkeys(_id_text(example_id) for example_id in example_ids))
+        with self._writing() as connection:
+            names, hidden = _tag_definitions(connection, dataset)
+            changes: dict[str, tuple[Any, Any]] = {}
+            if tag not in _effective_tags(file_tags, names, hidden):
+                if not present:
+                    raise _unknown_tag(tag, _effective_tags(file_tags, names, hidden))
+                changes[_key(_NAME, tag)] = (None, {"file": None})
+            current = _assignments(connection, dataset, tag)
+            for example_id in ids:
+                if current.get(example_id) != present:
+                    changes[_key(_ASSIGNMENT, tag, example_id)] = (current.get(example_id), present)
+            if not changes:
+                return None
+            count = sum(1 for key in changes if key.startswith(f'["{_ASSIGNMENT}"'))
+            if not description:
+                if present:
+                    description = _("added tag {tag} to {count} examples", tag=tag, count=count)
+                else:
+                    description = _("removed tag {tag} from {count} examples", tag=tag, count=count)
+            edit = self._record(connection, dataset, KIND_TAGS, description, changes)
+            _apply_tag_changes(connection, dataset, {key: new for key, (_old, new) in changes.items()}, edit.changed_by, edit.changed_at)
+        log.info("Workspace %s: %s %s", self.path, self.user, description)
+        return edit
+
+    def create_tag(self, dataset: str, tag: str, file_tags: Collection[str]) -> Edit:
+        """Create an empty tag named ``tag``; raises :class:`~analysis.InputError` when the name is taken."""
+        self._check_writable()
+        tag = _check_tag_name(tag)
+        with self._writing() as connection:
+            names, hidden = _tag_definitions(connection, dataset)
+            _check_free(tag, _effective_tags(file_tags, names, hidden))
+            changes = {_key(_NAME, tag): (None, {"file": None})}
+            edit = self._record(connection, dataset, KIND_TAGS, _("created tag {tag}", tag=tag), changes)
+            _apply_tag_changes(connection, dataset, {_key(_NAME, tag): {"file": None}}, edit.changed_by, edit.changed_at)
+        log.info("Workspace %s: %s created tag %s of %s", self.path, self.user, tag, dataset)
+        return edit
+
+    def rename_tag(self, dataset: str, old: str, new: str, file_tags: Collection[str]) -> Edit:
+        """Show the tag ``old`` under the name ``new``, with its examples, as one edit.
+
+        A file tag is not changed in its file: it is hidden here and shown
+        under the new name. Raises :class:`~analysis.InputError` for an
+        unknown tag or a name that is taken.
+        """
+        self._check_writable()
+        new = _check_tag_name(new)
+        with self._writing() as connection:
+            names, hidden = _tag_definitions(connection, dataset)
+            existing = _effective_tags(file_tags, names, hidden)
+            if old not in existing:
+                raise _unknown_tag(old, existing)
+            _check_free(new, existing)
+            changes: dict[str, tuple[Any, Any]] = {}
+            if old in names:
+                source = names[old]
+                changes[_key(_NAME, old)] = ({"file": source}, None)
+            else:
+                source = old
+                changes[_key(_HIDDEN, old)] = (None, True)
+            changes[_key(_NAME, new)] = (None, {"file": source})
+            for example_id, present in _assignments(connection, dataset, old).items():
+                changes[_key(_ASSIGNMENT, old, example_id)] = (present, None)
+                changes[_key(_ASSIGNMENT, new, example_id)] = (None, present)
+            edit = self._record(connection, dataset, KIND_TAGS, _("renamed tag {old} to {new}", old=old, new=new), changes)
+            _apply_tag_changes(connection, dataset, {key: value for key, (_old, value) in changes.items()}, edit.changed_by, edit.changed_at)
+        log.info("Workspace %s: %s renamed tag %s to %s in %s", self.path, self.user, old, new, dataset)
+        return edit
+
+    def delete_tag(self, dataset: str, tag: str, file_tags: Collection[str]) -> Edit:
+        """Remove the tag ``tag`` and its assignments here, as one edit (a file tag is hidden, its file kept)."""
+        self._check_writable()
+        with self._writing() as connection:
+            names, hidden = _tag_definitions(connection, dataset)
+            existing = _effective_tags(file_tags, names, hidden)
+            if tag not in existing:
+                raise _unknown_tag(tag, existing)
+            changes: dict[str, tuple[Any, Any]] = {}
+            if tag in names:
+                changes[_key(_NAME, tag)] = ({"file": names[tag]}, None)
+            else:
+                changes[_key(_HIDDEN, tag)] = (None, True)
+            for example_id, present in _assignments(connection, dataset, tag).items():
+                changes[_key(_ASSIGNMENT, tag, example_id)] = (present, None)
+            edit = self._record(connection, dataset, KIND_TAGS, _("deleted tag {tag}", tag=tag), changes)
+            _apply_tag_changes(connection, dataset, {key: value for key, (_old, value) in changes.items()}, edit.changed_by, edit.changed_at)
+        log.info("Workspace %s: %s deleted tag %s of %s", self.path, self.user, tag, dataset)
+        return edit
 
     # ------------------------------------------------------------ saving to the HLP file
 
@@ -428,3 +609,139 @@ def _encode(value: float | None) -> str | None:
 
 def _decode(text: str | None) -> float | None:
     return None if text is None else json.loads(text)
+
+
+@dataclass(frozen=True)
+class TagEdits:
+    """The tag edits of one dataset, as stored in the workspace.
+
+    ``assignments`` has one row per (tag, example) set here: ``tag``,
+    ``example_id`` (text), ``present`` (bool), ``changed_by`` and
+    ``changed_at``. ``names`` maps each tag named here to the file tag it
+    shows (None for a tag created here); ``hidden`` holds the file tags
+    renamed or deleted here.
+    """
+
+    assignments: pd.DataFrame
+    names: dict[str, str | None]
+    hidden: frozenset[str]
+
+    @classmethod
+    def empty(cls) -> TagEdits:
+        frame = pd.DataFrame({"tag": [], "example_id": [], "present": [], "changed_by": [], "changed_at": []})
+        return cls(frame.astype({"tag": str, "example_id": str, "present": bool}), {}, frozenset())
+
+    def __bool__(self) -> bool:
+        return bool(len(self.assignments) or self.names or self.hidden)
+
+    def digest(self) -> str:
+        """Return a short digest of the edits' content: equal edits, equal digest."""
+        content = hashlib.sha256()
+        content.update(json.dumps([sorted(self.names.items(), key=str), sorted(self.hidden)]).encode())
+        if len(self.assignments):
+            rows = self.assignments[["tag", "example_id", "present"]]
+            content.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+        return content.hexdigest()[:16]
+
+
+def _key(*parts: str) -> str:
+    return json.dumps(list(parts), ensure_ascii=False)
+
+
+def _id_text(example_id: object) -> str:
+    """Return an example id as stored: integral numbers without a decimal part, everything else as text."""
+    if isinstance(example_id, float) and example_id.is_integer():
+        return str(int(example_id))
+    if hasattr(example_id, "item"):
+        # numpy scalars from a DataFrame.
+        return _id_text(example_id.item())
+    return str(example_id)
+
+
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _tag_definitions(connection: sqlite3.Connection, dataset: str) -> tuple[dict[str, str | None], set[str]]:
+    names = dict(connection.execute("SELECT tag, file_tag FROM tag_names WHERE dataset = ?", (dataset,)).fetchall())
+    hidden = {row[0] for row in connection.execute("SELECT tag FROM hidden_file_tags WHERE dataset = ?", (dataset,))}
+    return names, hidden
+
+
+def _effective_tags(file_tags: Collection[str], names: Mapping[str, str | None], hidden: Collection[str]) -> list[str]:
+    """Return the tags shown: file tags not hidden, then the tags named here."""
+    shown = [tag for tag in file_tags if tag not in hidden]
+    return shown + [tag for tag in sorted(names) if tag not in shown]
+
+
+def _assignments(connection: sqlite3.Connection, dataset: str, tag: str) -> dict[str, bool]:
+    rows = connection.execute(
+        "SELECT example_id, present FROM tag_assignments WHERE dataset = ? AND tag = ?", (dataset, tag)
+    ).fetchall()
+    return {example_id: bool(present) for example_id, present in rows}
+
+
+def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Mapping[str, Any], who: str, when: str) -> None:
+    """Write each changed row of the tag tables: None deletes the row, any other value sets it."""
+    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
+    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
+    for key, value in values.items():
+        table, *parts = json.loads(key)
+        if value is None:
+            deleted[table].append((dataset, *parts))
+        elif table == _ASSIGNMENT:
+            written[table].append((dataset, *parts, int(bool(value)), who, when))
+        elif table == _NAME:
+            written[table].append((dataset, *parts, value["file"], who, when))
+        else:
+            written[table].append((dataset, *parts, who, when))
+    # Deletes first: a rename deletes the old rows and writes new ones in the same edit.
+    connection.executemany("DELETE FROM tag_assignments WHERE dataset = ? AND tag = ? AND example_id = ?", deleted[_ASSIGNMENT])
+    connection.executemany("DELETE FROM tag_names WHERE dataset = ? AND tag = ?", deleted[_NAME])
+    connection.executemany("DELETE FROM hidden_file_tags WHERE dataset = ? AND tag = ?", deleted[_HIDDEN])
+    connection.executemany(
+        "INSERT INTO tag_assignments (dataset, tag, example_id, present, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (dataset, tag, example_id) DO UPDATE SET present = excluded.present, "
+        "changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+        written[_ASSIGNMENT],
+    )
+    connection.executemany(
+        "INSERT INTO tag_names (dataset, tag, file_tag, changed_by, changed_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (dataset, tag) DO UPDATE SET file_tag = excluded.file_tag, "
+        "changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+        written[_NAME],
+    )
+    connection.executemany(
+        "INSERT OR REPLACE INTO hidden_file_tags (dataset, tag, changed_by, changed_at) VALUES (?, ?, ?, ?)",
+        written[_HIDDEN],
+    )
+
+
+# Longest tag name accepted: longer names break tables and charts.
+MAX_TAG_NAME = 100
+
+
+def _check_tag_name(tag: object) -> str:
+    """Return the tag name without surrounding spaces, or raise when it cannot be a tag name."""
+    name = tag.strip() if isinstance(tag, str) else ""
+    if not name or len(name) > MAX_TAG_NAME or any(ord(character) < 32 for character in name):
+        raise InputError(
+            _("{tag!r} cannot be a tag name.", tag=tag),
+            _("Give a name of 1 to {limit} characters without line breaks, for example blurry or car_noise.", limit=MAX_TAG_NAME),
+        )
+    return name
+
+
+def _check_free(tag: str, existing: Collection[str]) -> None:
+    if tag in existing:
+        raise InputError(
+            _("There is already a tag named '{tag}'.", tag=tag),
+            _("Choose another name, or add the examples to the existing tag."),
+        )
+
+
+def _unknown_tag(tag: str, existing: Collection[str]) -> InputError:
+    return InputError(
+        _("Unknown tag '{tag}'.", tag=tag),
+        _("Known tags: {names}.", names=", ".join(existing) or _("none")),
+    )

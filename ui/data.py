@@ -33,6 +33,8 @@ from analysis import ConfigError, Dataset, load_config, load_dataset, summarize
 from analysis.config import find_dataset_file
 from analysis.filters import ExampleFilter, parse_filter
 from analysis.i18n import _
+from analysis.tag_overlay import apply_tag_edits
+from analysis.workspace import TagEdits
 
 DATA_ROOT_ARGUMENT = "--data-root"
 DATA_ROOT_VARIABLE = "ERROR_ANALYSIS_DATA_ROOT"
@@ -194,6 +196,20 @@ def open_dataset(folder: Path) -> tuple[Dataset, Fingerprint]:
     return dataset, fingerprint
 
 
+def with_tag_edits(folder: Path, fingerprint: Fingerprint, dataset: Dataset, edits: TagEdits) -> tuple[Dataset, Fingerprint]:
+    """Return the dataset with the workspace's tag edits laid over its file tags, and the fingerprint to cache it by.
+
+    Without edits both are returned unchanged, so pages share the caches of
+    the plain dataset. With edits, the fingerprint gains the edits' digest,
+    so every cached result computed on the tags changes with them.
+    """
+    if not edits:
+        return dataset, fingerprint
+    digest = edits.digest()
+    overlaid = _overlaid_dataset(str(folder), fingerprint, digest, dataset, edits)
+    return overlaid, (*fingerprint, (f"workspace tags {digest}", None, None))
+
+
 def filter_key(example_filter: ExampleFilter) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return the kept and excluded conditions as text, the form the filter takes in cache keys."""
     return tuple(c.as_text() for c in example_filter.keep), tuple(c.as_text() for c in example_filter.exclude)
@@ -202,14 +218,16 @@ def filter_key(example_filter: ExampleFilter) -> tuple[tuple[str, ...], tuple[st
 def dataset_summary(
     folder: Path,
     fingerprint: Fingerprint,
+    dataset: Dataset,
     example_filter: ExampleFilter | None = None,
     hlp: dict[str, float] | None = None,
     targets: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Return the summary (see :func:`analysis.summarize`) of an opened dataset, cached per selection.
 
-    The cache key contains the files' fingerprint, the filter, the HLP values and
-    the what-if targets, so a change to any of them computes a new summary.
+    The cache key contains the fingerprint (of the files and of any tag
+    edits laid over them), the filter, the HLP values and the what-if
+    targets, so a change to any of them computes a new summary.
     """
     keep, exclude = filter_key(example_filter or ExampleFilter())
     with st.spinner(_("Computing the summary of {name}…", name=folder.name)):
@@ -220,6 +238,7 @@ def dataset_summary(
             exclude,
             None if hlp is None else tuple(sorted(hlp.items())),
             None if targets is None else tuple(sorted(targets.items())),
+            dataset,
         )
 
 
@@ -228,6 +247,13 @@ def dataset_summary(
 @st.cache_resource(max_entries=_CACHED_DATASETS, show_spinner=False)
 def _open_dataset(folder: str, fingerprint: Fingerprint) -> Dataset:
     return load_dataset(load_config(Path(folder)))
+
+
+# The dataset and the edits are not hashed (leading underscore): the folder,
+# fingerprint and digest stand for them in the cache key.
+@st.cache_resource(max_entries=_CACHED_DATASETS, show_spinner=False)
+def _overlaid_dataset(folder: str, fingerprint: Fingerprint, digest: str, _dataset: Dataset, _edits: TagEdits) -> Dataset:
+    return apply_tag_edits(_dataset, _edits)
 
 
 # NOTE: the summary's messages are translated when it is computed. If the
@@ -240,8 +266,9 @@ def _summary(
     exclude: tuple[str, ...],
     hlp: tuple[tuple[str, float], ...] | None,
     targets: tuple[tuple[str, float], ...] | None,
+    _dataset: Dataset,
 ) -> dict[str, Any]:
-    dataset = _open_dataset(folder, fingerprint)
+    dataset = _dataset
     example_filter = parse_filter(dataset, list(keep), list(exclude))
     return summarize(
         dataset,

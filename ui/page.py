@@ -11,7 +11,7 @@ import streamlit as st
 from analysis import Dataset
 from analysis.filters import ExampleFilter
 from analysis.i18n import _
-from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset
+from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset, with_tag_edits
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import count
 from ui.sidebar import draw_navigation, select_dataset, select_filter
@@ -35,7 +35,7 @@ class PageContext:
     def summary(self, targets: dict[str, float] | None = None) -> dict[str, Any]:
         """Return the cached summary under the global filter with the workspace's HLP values; see :func:`ui.data.dataset_summary`."""
         with stop_on_analysis_error():
-            return dataset_summary(self.folder, self.fingerprint, self.example_filter, self.hlp, targets)
+            return dataset_summary(self.folder, self.fingerprint, self.dataset, self.example_filter, self.hlp, targets)
 
 
 def start_page(title: str) -> PageContext:
@@ -52,10 +52,14 @@ def start_page(title: str) -> PageContext:
     folder = select_dataset()
     with stop_on_analysis_error():
         dataset, fingerprint = open_dataset(folder)
+    # Tag edits are laid over the file tags before the filter is drawn, so
+    # tags created in the workspace can be filtered on too.
+    workspace = workspace_state(folder, demo)
+    with stop_on_analysis_error(), st.spinner(_("Applying the workspace's tag edits…")):
+        dataset, fingerprint = with_tag_edits(folder, fingerprint, dataset, workspace.tag_edits)
     example_filter = select_filter(dataset)
-    context = PageContext(folder, dataset, fingerprint, example_filter, demo)
-    context.workspace = workspace_state(context)
-    context.hlp = context.workspace.effective_hlp(dataset.hlp)
+    context = PageContext(folder, dataset, fingerprint, example_filter, demo, workspace)
+    context.hlp = workspace.effective_hlp(dataset.hlp)
     return context
 
 

@@ -10,21 +10,17 @@ into ``PageContext.workspace`` and ``PageContext.hlp``, which
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import streamlit as st
 
 from analysis.errors import ConfigError
 from analysis.i18n import _
-from analysis.workspace import Edit, TypedValue, Workspace
+from analysis.workspace import Edit, TagEdits, TypedValue, Workspace
 from ui.data import workspace_folder
 from ui.errors import show_error, stop_on_analysis_error
-
-if TYPE_CHECKING:
-    # ui.page calls this module while it builds a PageContext.
-    from ui.page import PageContext
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,8 @@ class WorkspaceState:
     counter: int
     typed_hlp: dict[str, TypedValue]
     dataset: str
+    # Tag edits of the page's dataset, laid over its file tags by ui.page.
+    tag_edits: TagEdits = field(default_factory=TagEdits.empty)
 
     def effective_hlp(self, file_hlp: dict[str, float]) -> dict[str, float] | None:
         """Return the file's HLP with the typed values on top, or None when nothing is typed."""
@@ -50,17 +48,18 @@ def open_workspace(demo: bool) -> Workspace:
     return _workspace(str(folder), demo)
 
 
-def workspace_state(context: PageContext) -> WorkspaceState:
-    """Read the change counter and the typed HLP values of the page's dataset (cached per counter)."""
-    workspace = open_workspace(context.demo)
-    dataset = context.folder.name
-    with st.spinner(_("Reading the typed HLP values of {name}…", name=dataset)):
+def workspace_state(folder: Path, demo: bool) -> WorkspaceState:
+    """Read the change counter, the typed HLP values and the tag edits of the dataset in ``folder`` (cached per counter)."""
+    workspace = open_workspace(demo)
+    dataset = folder.name
+    with st.spinner(_("Reading the workspace edits of {name}…", name=dataset)):
         try:
             counter = workspace.change_counter()
             typed = _typed_hlp(str(workspace.folder), workspace.read_only, dataset, counter)
+            tag_edits = _tag_edits(str(workspace.folder), workspace.read_only, dataset, counter)
         except sqlite3.Error as error:
             _stop_on_unreadable(workspace, error)
-    return WorkspaceState(workspace, counter, typed, dataset)
+    return WorkspaceState(workspace, counter, typed, dataset, tag_edits)
 
 
 def edit_history(state: WorkspaceState) -> list[Edit]:
@@ -80,6 +79,11 @@ def _workspace(folder: str, read_only: bool) -> Workspace:
 @st.cache_data(max_entries=64, show_spinner=False)
 def _typed_hlp(folder: str, read_only: bool, dataset: str, counter: int) -> dict[str, TypedValue]:
     return _workspace(folder, read_only).hlp_values(dataset)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _tag_edits(folder: str, read_only: bool, dataset: str, counter: int) -> TagEdits:
+    return _workspace(folder, read_only).tag_edits(dataset)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
