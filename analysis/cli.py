@@ -4,8 +4,9 @@ Every command reads either a dataset file (``--config``) or input flags; flags
 override the file. Exit codes: 0 success, 2 bad input, configuration or usage,
 with a one-line message on stderr.
 
-Commands: ``summary`` (every number of the first analysis) and ``slices``
-(slices or intersections ranked by one metric, tested against the rest).
+Commands: ``summary`` (every number of the first analysis), ``slices``
+(slices or intersections ranked by one metric, tested against the rest),
+``tag`` (tag edits in the dashboard's workspace) and ``export-tags``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ import contextlib
 import json
 import logging
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
-from analysis import discovery
+from analysis import discovery, tag_commands
 from analysis.config import DatasetConfig, load_config, validate
-from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
@@ -29,7 +28,6 @@ from analysis.slice_analysis import analyse_slices, slice_groupings, slices_repo
 from analysis.slice_metrics import ERROR_RATE, METRIC_CHOICES, parse_metric
 from analysis.summary import summarize
 from analysis.text_output import render_discovery, render_slices, render_summary
-from analysis.workspace import Workspace
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -80,7 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--workspace",
         type=Path,
-        help=_("workspace folder of the dashboard: use the HLP values typed there for this dataset (needs --config)"),
+        help=_("workspace folder of the dashboard: use the tags and HLP values edited there for this dataset (needs --config)"),
     )
     _add_output_options(summary)
 
@@ -112,7 +110,13 @@ def _build_parser() -> argparse.ArgumentParser:
     slices.add_argument("--top", type=_positive_integer, metavar="K", help=_("show only the K worst slices"))
     _add_discovery_options(slices)
     _add_filter_options(slices)
+    slices.add_argument(
+        "--workspace",
+        type=Path,
+        help=_("workspace folder of the dashboard: count the tags as edited there (needs --config)"),
+    )
     _add_output_options(slices)
+    tag_commands.add_commands(commands, _add_input_options, _add_output_options)
     return parser
 
 
@@ -274,34 +278,6 @@ def _parse_targets(pairs: list[str]) -> dict[str, float] | None:
     return targets
 
 
-def _workspace_hlp(folder: Path | None, config: DatasetConfig, file_hlp: dict[str, float]) -> dict[str, float] | None:
-    """Return the file's HLP values with those typed in the dashboard's workspace on top, or None without a workspace.
-
-    The dashboard keys typed values by the name of the folder holding the
-    dataset file, so the workspace needs a dataset read with --config.
-    """
-    if folder is None:
-        return None
-    if config.source is None:
-        raise ConfigError(
-            _("--workspace needs --config: typed values are stored per dataset folder."),
-            _("Pass --config with the dataset folder the dashboard shows."),
-        )
-    if not folder.is_dir():
-        raise ConfigError(
-            _("The workspace folder {folder} does not exist.", folder=folder),
-            _("Pass the folder the dashboard uses: by default .workspace under its data root."),
-        )
-    try:
-        typed = Workspace(folder, read_only=True).hlp_values(config.source.parent.name)
-    except sqlite3.Error as error:
-        raise ConfigError(
-            _("The workspace in {folder} could not be read: {reason}.", folder=folder, reason=error),
-            _("Check that the folder holds the dashboard's workspace.sqlite and that it is not damaged."),
-        ) from error
-    return {**file_hlp, **{tag: value.value for tag, value in typed.items()}}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     arguments = parser.parse_args(argv)
@@ -311,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
     with language:
+        if arguments.command == "tag":
+            return tag_commands.run_tag(arguments, config_from_arguments)
+        if arguments.command == "export-tags":
+            return tag_commands.run_export(arguments, config_from_arguments)
         if arguments.command == "slices" and arguments.discover:
             return _run_discovery(arguments)
         if arguments.command == "slices":
@@ -321,9 +301,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run_summary(arguments: argparse.Namespace) -> int:
     try:
         config = config_from_arguments(arguments)
-        dataset = load_dataset(config)
+        dataset, hlp = tag_commands.open_with_workspace(config, arguments.workspace)
         example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
-        hlp = _workspace_hlp(arguments.workspace, config, dataset.hlp)
         summary = summarize(dataset, _parse_targets(arguments.target), example_filter, hlp)
     except AnalysisError as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
@@ -336,7 +315,7 @@ def _run_slices(arguments: argparse.Namespace) -> int:
         config = config_from_arguments(arguments)
         if arguments.min_support is not None:
             config = config.replace(min_support=arguments.min_support)
-        dataset = load_dataset(config)
+        dataset, _hlp = tag_commands.open_with_workspace(config, arguments.workspace)
         example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
         spec = parse_metric(arguments.metric, dataset)
         groupings = slice_groupings(dataset, arguments.attribute, arguments.by)
@@ -378,7 +357,7 @@ def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argpa
 def _run_discovery(arguments: argparse.Namespace) -> int:
     try:
         config = config_from_arguments(arguments)
-        dataset = load_dataset(config)
+        dataset, _hlp = tag_commands.open_with_workspace(config, arguments.workspace)
         example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
         chosen = {
             "metric": arguments.metric,

@@ -64,6 +64,21 @@ class Engine:
             finally:
                 self._connection.execute("DROP VIEW IF EXISTS _incoming_frame")
 
+    def write(self, sql: str, params: Sequence[object], path: Path, file_format: str) -> None:
+        """Write the result of ``sql`` to ``path`` as CSV (with a header) or Parquet, without the path in SQL text.
+
+        Raises :class:`OSError` when the file cannot be written.
+        """
+        with self._lock:
+            relation = self._connection.sql(sql, params=list(params) if params else None)
+            try:
+                if file_format == "parquet":
+                    relation.write_parquet(str(path))
+                else:
+                    relation.write_csv(str(path), header=True)
+            except duckdb.IOException as error:
+                raise OSError(str(error)) from error
+
     def has_relation(self, name: str) -> bool:
         """Return True when a table or view named ``name`` exists."""
         return bool(self.rows("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name])[0][0]) or bool(

@@ -176,3 +176,12 @@ def example_tag_marks(dataset: Dataset, edits: TagEdits, example_ids: list[objec
         marks[example] = row_marks
     return marks
 
+
+
+def known_example_ids(dataset: Dataset, example_ids: list[str]) -> set[str]:
+    """Return those of ``example_ids`` (as text) that are ids of analysed examples."""
+    rows = dataset.engine.rows(
+        f"SELECT DISTINCT CAST(id AS VARCHAR) FROM {dataset.file_view} WHERE CAST(id AS VARCHAR) IN (SELECT unnest(?))",
+        [[str(example_id) for example_id in example_ids]],
+    )
+    return {row[0] for row in rows}

@@ -49,11 +49,14 @@ import pandas as pd
 
 from analysis.config import DatasetConfig
 from analysis.errors import ConfigError, InputError
-from analysis.i18n import _
+from analysis.i18n import _, ngettext
 
 log = logging.getLogger(__name__)
 
 WORKSPACE_FILE_NAME = "workspace.sqlite"
+# Folder of the workspace under the data root (the folder holding the dataset
+# folders) when none is given; hidden, so it is not listed as a dataset.
+DEFAULT_WORKSPACE_NAME = ".workspace"
 # File written beside the dataset file when a dataset has no HLP file yet.
 NEW_HLP_FILE_NAME = "hlp.csv"
 
@@ -451,9 +454,9 @@ class Workspace:
             count = sum(1 for key in changes if key.startswith(f'["{_ASSIGNMENT}"'))
             if not description:
                 if present:
-                    description = _("added tag {tag} to {count} examples", tag=tag, count=count)
+                    description = ngettext("added tag {tag} to {count} example", "added tag {tag} to {count} examples", count, tag=tag)
                 else:
-                    description = _("removed tag {tag} from {count} examples", tag=tag, count=count)
+                    description = ngettext("removed tag {tag} from {count} example", "removed tag {tag} from {count} examples", count, tag=tag)
             edit = self._record(connection, dataset, KIND_TAGS, description, changes)
             _apply_tag_changes(connection, dataset, {key: new for key, (_old, new) in changes.items()}, edit.changed_by, edit.changed_at)
         log.info("Workspace %s: %s %s", self.path, self.user, description)
