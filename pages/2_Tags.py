@@ -6,6 +6,7 @@ import streamlit as st
 
 from analysis.i18n import _
 from ui.page import show_filter_banner, start_page
+from ui.tagging import show_tag_manager
 from ui.tags_page import (
     read_sort,
     select_sort,
@@ -35,6 +36,7 @@ def main() -> None:
     show_tag_table(context, summary, state, column, order)
     show_charts(summary, column, order)
     show_hlp_editor(context, summary, state)
+    show_tag_manager(context, summary)
 
 
 main()

@@ -20,7 +20,7 @@ import streamlit as st
 from analysis import AnalysisError
 from analysis.charts import tag_accuracy_hlp_figure, tag_share_figure
 from analysis.i18n import N_, _
-from analysis.workspace import NEW_HLP_FILE_NAME, Edit, TypedValue
+from analysis.workspace import KIND_HLP, NEW_HLP_FILE_NAME, Edit, TypedValue
 from ui.errors import escape_markdown
 from ui.formatting import (
     interval,
@@ -31,6 +31,7 @@ from ui.formatting import (
     show_notes,
     show_table,
 )
+from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
 from ui.workspace import WorkspaceState, edit_history
@@ -185,7 +186,7 @@ def show_charts(summary: dict[str, Any], column: str, order: str) -> None:
 def show_hlp_editor(context: PageContext, summary: dict[str, Any], state: WorkspaceState) -> None:
     """Draw one HLP input per tag, the store, undo and save buttons, and the history of edits."""
     st.subheader(_("Type HLP values"))
-    _show_message()
+    show_message(_MESSAGE_KEY)
     if context.demo:
         st.caption(_("Read-only demo: typed HLP values cannot be stored, undone or saved to the file."))
     else:
@@ -329,6 +330,9 @@ def _save(state: WorkspaceState, context: PageContext) -> None:
 
 
 def describe_changes(edit: Edit) -> str:
+    """Say what an edit changed: each HLP value from old to new, or the description of a tag edit."""
+    if edit.kind != KIND_HLP:
+        return edit.description
     return ", ".join(
         _("{tag} from {old} to {new}", tag=tag, old=_hlp_text(old), new=_hlp_text(new)) for tag, (old, new) in edit.changes.items()
     )
@@ -350,35 +354,25 @@ def _show_history(state: WorkspaceState) -> None:
     with st.expander(_("History of edits ({count})", count=len(history))):
         lines = []
         for edit in history:
-            line = _(
-                "{when}, {who}: {changes} ({description})",
-                when=_time_text(edit.changed_at),
-                who=edit.changed_by,
-                changes=describe_changes(edit),
-                description=edit.description,
-            )
+            if edit.kind == KIND_HLP:
+                line = _(
+                    "{when}, {who}: {changes} ({description})",
+                    when=_time_text(edit.changed_at),
+                    who=edit.changed_by,
+                    changes=describe_changes(edit),
+                    description=edit.description,
+                )
+            else:
+                line = _("{when}, {who}: {description}", when=_time_text(edit.changed_at), who=edit.changed_by, description=edit.description)
             if edit.undone_at is not None:
                 line += " " + _("undone by {who} at {when}", who=edit.undone_by, when=_time_text(edit.undone_at))
             lines.append("- " + escape_markdown(line))
         st.markdown("\n".join(lines))
 
 
-# Messages from callbacks -----------------------------------------------------------------
-
-
 def _set_message(kind: str, text: str) -> None:
-    st.session_state[_MESSAGE_KEY] = (kind, text)
+    set_message(_MESSAGE_KEY, kind, text)
 
 
 def _set_error(error: AnalysisError) -> None:
-    text = error.message if not error.hint else f"{error.message}\n\n{error.hint}"
-    _set_message("error", text)
-
-
-def _show_message() -> None:
-    message = st.session_state.pop(_MESSAGE_KEY, None)
-    if message is None:
-        return
-    kind, text = message
-    show = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind]
-    show(escape_markdown(text))
+    set_error(_MESSAGE_KEY, error)
