@@ -79,6 +79,13 @@ class Engine:
             except duckdb.IOException as error:
                 raise OSError(str(error)) from error
 
+    def drop(self, name: str, kind: str) -> None:
+        """Drop the view or table ``name`` (a name chosen by the code) if it exists; ``kind`` is VIEW or TABLE."""
+        if kind not in ("VIEW", "TABLE"):
+            raise ValueError(f"kind must be VIEW or TABLE, not {kind!r}")
+        with self._lock:
+            self._connection.execute(f"DROP {kind} IF EXISTS {name}")
+
     def has_relation(self, name: str) -> bool:
         """Return True when a table or view named ``name`` exists."""
         return bool(self.rows("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name])[0][0]) or bool(

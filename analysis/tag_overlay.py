@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import weakref
 
 import pandas as pd
 
 from analysis.counting import count_examples
+from analysis.engine import Engine
 from analysis.model import ORIGIN_WORKSPACE, Dataset, Tag
 from analysis.workspace import TagEdits
 
@@ -87,6 +90,7 @@ def apply_tag_edits(dataset: Dataset, edits: TagEdits) -> Dataset:
     source = f"{dataset.file_view} AS e" + (f" LEFT JOIN {table} AS o ON e.id = o.id" if joined else "")
     view = f"examples_{digest}"
     dataset.engine.create_view(view, f"SELECT {select} FROM {source}")
+    _drop_old_overlays(dataset.engine, view, table if joined else None)
 
     hlp = dict(dataset.hlp)
     for tag in tags:
@@ -107,6 +111,26 @@ def apply_tag_edits(dataset: Dataset, edits: TagEdits) -> Dataset:
     overlaid.counts = counts
     log.info("Laid %d tag assignments over %s as view %s", len(edits.assignments), dataset.config.display_name, view)
     return overlaid
+
+
+# Overlays kept per DuckDB connection. Each edit makes a new one; older ones
+# are dropped so that a long tagging session does not pile up tables.
+KEPT_OVERLAYS = 16
+_overlays: weakref.WeakKeyDictionary[Engine, list[tuple[str, str | None]]] = weakref.WeakKeyDictionary()
+_overlays_lock = threading.Lock()
+
+
+def _drop_old_overlays(engine: Engine, view: str, table: str | None) -> None:
+    """Remember the new overlay of ``engine`` and drop those beyond the newest :data:`KEPT_OVERLAYS`."""
+    with _overlays_lock:
+        made = _overlays.setdefault(engine, [])
+        made[:] = [entry for entry in made if entry[0] != view]
+        made.append((view, table))
+        dropped, made[:] = made[:-KEPT_OVERLAYS], made[-KEPT_OVERLAYS:]
+    for old_view, old_table in dropped:
+        engine.drop(old_view, "VIEW")
+        if old_table is not None:
+            engine.drop(old_table, "TABLE")
 
 
 def _file_columns(dataset: Dataset) -> set[str]:

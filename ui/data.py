@@ -205,6 +205,10 @@ def with_tag_edits(folder: Path, fingerprint: Fingerprint, dataset: Dataset, edi
         return dataset, fingerprint
     digest = edits.digest()
     overlaid = _overlaid_dataset(str(folder), fingerprint, digest, dataset, edits)
+    if not overlaid.engine.has_relation(overlaid.view):
+        # Undo can bring back edits whose cached overlay was dropped since: build it again.
+        _overlaid_dataset.clear()
+        overlaid = _overlaid_dataset(str(folder), fingerprint, digest, dataset, edits)
     return overlaid, (*fingerprint, (f"workspace tags {digest}", None, None))
 
 
