@@ -204,6 +204,15 @@ class Workspace:
         self.user = user or current_user()
         self._ready = False
 
+    def as_user(self, user: str | None) -> Workspace:
+        """Return this workspace with edits recorded under ``user`` (this one when ``user`` is empty or the same)."""
+        name = (user or "").strip()
+        if not name or name == self.user:
+            return self
+        other = Workspace(self.folder, read_only=self.read_only, user=name)
+        other._ready = self._ready
+        return other
+
     # ------------------------------------------------------------ connections
 
     def _create(self) -> None:

@@ -144,3 +144,15 @@ def test_demo_disables_tag_editing(monkeypatch):
     assert app.button(key="tagging_create").disabled
     assert app.button(key="tagging_rename").disabled
     assert app.button(key="tagging_delete").disabled
+
+
+def test_name_typed_in_sidebar_is_recorded(workspace_folder):
+    app = run(TAGS_PAGE, "speech_commands")
+    app.sidebar.text_input(key="editor_name_input").set_value("Lan").run()
+    app.text_input(key="tagging_create_name").set_value("blurry")
+    app.button(key="tagging_create").click().run()
+
+    edit = Workspace(workspace_folder).history("speech_commands")[0]
+
+    assert edit.changed_by == "Lan"
+    assert app.sidebar.text_input(key="editor_name_input").value == "Lan"

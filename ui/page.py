@@ -15,7 +15,7 @@ from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset, with_
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import count
 from ui.sidebar import draw_navigation, select_dataset, select_filter
-from ui.workspace import WorkspaceState, workspace_state
+from ui.workspace import WorkspaceState, draw_editor_name, workspace_state
 
 
 @dataclass
@@ -58,6 +58,7 @@ def start_page(title: str) -> PageContext:
     with stop_on_analysis_error(), st.spinner(_("Applying the workspace's tag edits…")):
         dataset, fingerprint = with_tag_edits(folder, fingerprint, dataset, workspace.tag_edits)
     example_filter = select_filter(dataset)
+    draw_editor_name(demo)
     context = PageContext(folder, dataset, fingerprint, example_filter, demo, workspace)
     context.hlp = workspace.effective_hlp(dataset.hlp)
     return context

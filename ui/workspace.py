@@ -18,7 +18,7 @@ import streamlit as st
 
 from analysis.errors import ConfigError
 from analysis.i18n import _
-from analysis.workspace import Edit, TagEdits, TypedValue, Workspace
+from analysis.workspace import Edit, TagEdits, TypedValue, Workspace, current_user
 from ui.data import workspace_folder
 from ui.errors import show_error, stop_on_analysis_error
 
@@ -41,6 +41,32 @@ class WorkspaceState:
         return {**file_hlp, **{tag: typed.value for tag, typed in self.typed_hlp.items()}}
 
 
+# Session state key of the name typed in the sidebar, recorded as the author of
+# edits. The widget has its own key: Streamlit forgets a widget's value when
+# another page is opened, so the name is copied to a plain key that stays.
+EDITOR_NAME_KEY = "editor_name"
+_EDITOR_WIDGET_KEY = "editor_name_input"
+
+
+def draw_editor_name(demo: bool) -> None:
+    """Let the user give the name recorded with their edits; the OS user is used when it is empty."""
+    if demo:
+        return
+    st.session_state[_EDITOR_WIDGET_KEY] = st.session_state.get(EDITOR_NAME_KEY, "")
+    st.sidebar.text_input(
+        _("Your name in the edit history"),
+        key=_EDITOR_WIDGET_KEY,
+        on_change=_keep_editor_name,
+        placeholder=current_user(),
+        max_chars=80,
+        help=_("Recorded with every tag and HLP edit you make. Leave it empty to record the computer's user name."),
+    )
+
+
+def _keep_editor_name() -> None:
+    st.session_state[EDITOR_NAME_KEY] = st.session_state.get(_EDITOR_WIDGET_KEY, "")
+
+
 def open_workspace(demo: bool) -> Workspace:
     """Return the server's workspace, read-only in demo mode."""
     with stop_on_analysis_error():
@@ -50,7 +76,7 @@ def open_workspace(demo: bool) -> Workspace:
 
 def workspace_state(folder: Path, demo: bool) -> WorkspaceState:
     """Read the change counter, the typed HLP values and the tag edits of the dataset in ``folder`` (cached per counter)."""
-    workspace = open_workspace(demo)
+    workspace = open_workspace(demo).as_user(st.session_state.get(EDITOR_NAME_KEY))
     dataset = folder.name
     with st.spinner(_("Reading the workspace edits of {name}…", name=dataset)):
         try:
