@@ -39,7 +39,7 @@ from analysis.text_output import (
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-# Ranked examples that label-errors prints unless --top says otherwise.
+# Ranked examples that label-errors prints without --top.
 LABEL_ERRORS_TOP = 20
 
 

@@ -2,15 +2,14 @@
 
 The method is confident learning (Northcutt, Jiang and Chuang, "Confident
 Learning: Estimating Uncertainty in Dataset Labels", JAIR 2021), with the
-rules of the cleanlab library (checked against cleanlab 2.x, whose
+rules of the cleanlab library (checked against cleanlab 2.9, whose
 ``count.compute_confident_joint`` and ``rank.get_label_quality_scores`` the
 tests use as the reference). It reads the model's per-class probabilities
 from the ``prob_<class>`` columns of the predictions file:
 
 1. Each class k gets a threshold t_k, the mean probability of k over the
-   examples labelled k: the model's average confidence in that class where
-   the labels say it is right. A threshold is never below 2e-6. A class that
-   labels no example gets no threshold, and no example is confidently in it.
+   examples labelled k. A threshold is never below 2e-6. A class that labels
+   no example gets no threshold, and no example is confidently in it.
 2. An example is confidently in class k when p_k >= t_k - 1e-6; the small
    margin absorbs rounding. With one such class, that class is the example's
    confident label. With several, the confident label is the class with the
@@ -177,11 +176,11 @@ def suspected_label_errors(
 
     sql, params = ranking.scored_sql()
     pairs = dataset.engine.query(
-        f"{sql} SELECT given, confident, CAST(count(*) AS BIGINT) AS examples FROM judged GROUP BY ALL",
+        f"{sql} SELECT label_position, confident_position, CAST(count(*) AS BIGINT) AS examples FROM judged GROUP BY ALL",
         params,
     )
     ranked = int(pairs["examples"].sum())
-    off_diagonal = pairs[pairs["confident"].notna() & (pairs["confident"] != pairs["given"])]
+    off_diagonal = pairs[pairs["confident_position"].notna() & (pairs["confident_position"] != pairs["label_position"])]
     flagged = int(off_diagonal["examples"].sum())
 
     page = ranking.page(limit, offset, flagged_only)
@@ -189,8 +188,8 @@ def suspected_label_errors(
 
     flagged_pairs = pd.DataFrame(
         {
-            "label": [ranking.classes[int(code) - 1] for code in off_diagonal["given"]],
-            "confident_label": [ranking.classes[int(code) - 1] for code in off_diagonal["confident"]],
+            "label": [ranking.classes[int(code) - 1] for code in off_diagonal["label_position"]],
+            "confident_label": [ranking.classes[int(code) - 1] for code in off_diagonal["confident_position"]],
             "examples": off_diagonal["examples"].astype("int64").to_numpy(),
         }
     )
@@ -240,7 +239,7 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class _Ranking:
-    """What the per-example query needs: classes and aliases in column order, the filter, and the thresholds."""
+    """Inputs of the per-example query: classes and aliases in column order, the filter condition and the thresholds."""
 
     dataset: Dataset
     classes: list[str]
@@ -299,9 +298,10 @@ class _Ranking:
     def scored_sql(self) -> tuple[str, list]:
         """Return the ``WITH`` clauses defining ``judged`` (one row per ranked example) and their parameters.
 
-        ``judged`` has id, label, prediction, given (1-based position of the
-        label among the classes), label_probability, max_other, suggested,
-        confident (NULL when no class is confident), flagged and label_quality.
+        ``judged`` has id, label, prediction, label_position (1-based position
+        of the label among the classes), label_probability, max_other,
+        suggested_position, confident_position (NULL when no class is
+        confident), flagged and label_quality.
         """
         aliases = self.aliases
         numbered = list(enumerate(aliases, start=1))
@@ -318,13 +318,13 @@ class _Ranking:
 
         sql = f"""
             WITH chosen AS (
-                SELECT id, label, prediction, list_position(?, label) AS given, {', '.join(aliases)}
+                SELECT id, label, prediction, list_position(?, label) AS label_position, {', '.join(aliases)}
                 FROM {self.dataset.view}
                 WHERE ({self.where}) AND {_valid_condition(aliases)}
             ), margins AS (
                 SELECT *,
-                    {_probability_of('given', aliases)} AS label_probability,
-                    greatest({', '.join(f'CASE WHEN given = {position} THEN -1.0 ELSE {alias} END' for position, alias in numbered)}) AS max_other,
+                    {_probability_of('label_position', aliases)} AS label_probability,
+                    greatest({', '.join(f'CASE WHEN label_position = {position} THEN -1.0 ELSE {alias} END' for position, alias in numbered)}) AS max_other,
                     greatest({', '.join(aliases)}) AS max_probability,
                     {', '.join(confident_columns)}
                 FROM chosen
@@ -333,15 +333,15 @@ class _Ranking:
                     {' + '.join(f'CAST({flag} AS INTEGER)' for flag in confident_flags)} AS confident_count,
                     CASE {' '.join(f'WHEN {flag} THEN {position}' for position, flag in enumerate(confident_flags, start=1))} END AS first_confident,
                     CASE {' '.join(f'WHEN {alias} = max_probability THEN {position}' for position, alias in numbered)} END AS most_probable,
-                    CASE {' '.join(f'WHEN given <> {position} AND {alias} = max_other THEN {position}' for position, alias in numbered)} END AS suggested
+                    CASE {' '.join(f'WHEN label_position <> {position} AND {alias} = max_other THEN {position}' for position, alias in numbered)} END AS suggested_position
                 FROM margins
             ), judged AS (
-                SELECT id, label, prediction, given, label_probability, max_other, suggested, confident,
-                    coalesce(confident <> given, false) AS flagged,
+                SELECT id, label, prediction, label_position, label_probability, max_other, suggested_position, confident_position,
+                    coalesce(confident_position <> label_position, false) AS flagged,
                     (label_probability - max_other + 1) / 2 AS label_quality
                 FROM (
                     SELECT *,
-                        CASE WHEN confident_count = 1 THEN first_confident WHEN confident_count > 1 THEN most_probable END AS confident
+                        CASE WHEN confident_count = 1 THEN first_confident WHEN confident_count > 1 THEN most_probable END AS confident_position
                     FROM positions
                 ) AS chosen_class
             )
@@ -353,7 +353,7 @@ class _Ranking:
         sql, params = self.scored_sql()
         frame = self.dataset.engine.query(
             f"""{sql}
-            SELECT id, label, prediction, suggested, label_probability, max_other, label_quality, flagged, confident
+            SELECT id, label, prediction, suggested_position, label_probability, max_other, label_quality, flagged, confident_position
             FROM judged
             {'WHERE flagged' if flagged_only else ''}
             ORDER BY label_quality, id
@@ -366,12 +366,12 @@ class _Ranking:
                 "id": frame["id"],
                 "label": frame["label"],
                 "prediction": frame["prediction"],
-                "suggested_label": [self.classes[int(code) - 1] for code in frame["suggested"]],
+                "suggested_label": [self.classes[int(code) - 1] for code in frame["suggested_position"]],
                 "label_probability": frame["label_probability"].astype(float),
                 "suggested_probability": frame["max_other"].astype(float),
                 "label_quality": frame["label_quality"].astype(float),
                 "flagged": frame["flagged"].astype(bool),
-                "confident_label": [None if pd.isna(code) else self.classes[int(code) - 1] for code in frame["confident"]],
+                "confident_label": [None if pd.isna(code) else self.classes[int(code) - 1] for code in frame["confident_position"]],
             }
         )
 
