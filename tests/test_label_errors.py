@@ -19,6 +19,7 @@ from analysis.label_errors import (
     suspected_label_error_ids,
     suspected_label_errors,
 )
+from analysis.workspace import Workspace
 
 REPORT_KEYS = {
     "dataset",
@@ -505,6 +506,35 @@ def test_cli_filter_options(capsys, write_dataset):
     assert report["examples_ranked"] == expected.ranked
     assert [row["id"] for row in report["examples"]] == list(expected.examples["id"])
     assert all(row["flagged"] for row in report["examples"])
+
+
+def test_cli_workspace_tags_filter(capsys, write_dataset, tmp_path):
+    # Tag the ten most suspicious examples in the workspace, as one-click tagging
+    # does, then rank the rest: cleanlab on the remaining rows must agree.
+    classes = CLASS_SETS[3]
+    predictions = planted_predictions(14, classes, 500, False)
+    config = write_dataset(predictions, planted_metadata(predictions, 14))
+    folder = config.predictions.parent
+    (folder / "dataset.toml").write_text(
+        'schema = 1\n[files]\npredictions = "predictions.csv"\nmetadata = "metadata.csv"\n', encoding="utf-8"
+    )
+    dataset = load_dataset(config)
+    checked = suspected_label_error_ids(dataset, 10)
+    workspace = tmp_path / "workspace"
+    Workspace(workspace).set_tag(folder.name, "label_checked", checked, True, [tag.name for tag in dataset.tags])
+
+    code = main(
+        ["label-errors", "--config", str(folder), "--workspace", str(workspace), "--exclude", "tag:label_checked", "--top", "1000", "--format", "json"]
+    )
+    report = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    assert report["examples_ranked"] == 490
+    assert not set(checked) & {row["id"] for row in report["examples"]}
+    rest = predictions[~predictions["example_id"].isin(checked)].reset_index(drop=True)
+    expected = expected_for(rest, classes)
+    assert [row["id"] for row in report["examples"]] == expected["ranking"]
+    assert {row["id"] for row in report["examples"] if row["flagged"]} == expected["flagged"]
 
 
 def test_cli_text_output(capsys, dataset_config):
