@@ -6,6 +6,7 @@ with a one-line message on stderr.
 
 Commands: ``summary`` (every number of the first analysis), ``slices``
 (slices or intersections ranked by one metric, tested against the rest),
+``label-errors`` (examples ranked by how likely their label is wrong),
 ``tag`` (tag edits in the dashboard's workspace) and ``export-tags``.
 """
 
@@ -24,13 +25,22 @@ from analysis.config import DatasetConfig, load_config, validate
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import _, load_translations, using
+from analysis.label_errors import suspected_label_errors
 from analysis.slice_analysis import analyse_slices, slice_groupings, slices_report
 from analysis.slice_metrics import ERROR_RATE, METRIC_CHOICES, parse_metric
 from analysis.summary import summarize
-from analysis.text_output import render_discovery, render_slices, render_summary
+from analysis.text_output import (
+    render_discovery,
+    render_label_errors,
+    render_slices,
+    render_summary,
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+
+# Ranked examples that label-errors prints without --top.
+LABEL_ERRORS_TOP = 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,6 +126,31 @@ def _build_parser() -> argparse.ArgumentParser:
         help=_("workspace folder of the dashboard: count the tags as edited there (needs --config)"),
     )
     _add_output_options(slices)
+
+    label_errors = commands.add_parser(
+        "label-errors",
+        help=_("examples ranked by how likely their label is wrong (confident learning on the prob_<class> columns)"),
+    )
+    _add_input_options(label_errors)
+    label_errors.add_argument(
+        "--top",
+        type=_positive_integer,
+        default=LABEL_ERRORS_TOP,
+        metavar="N",
+        help=_("number of ranked examples to show, lowest label quality first (default: {count})", count=LABEL_ERRORS_TOP),
+    )
+    label_errors.add_argument(
+        "--flagged-only",
+        action="store_true",
+        help=_("rank only the examples flagged by confident learning"),
+    )
+    _add_filter_options(label_errors)
+    label_errors.add_argument(
+        "--workspace",
+        type=Path,
+        help=_("workspace folder of the dashboard: filter by the tags as edited there (needs --config)"),
+    )
+    _add_output_options(label_errors)
     tag_commands.add_commands(commands, _add_input_options, _add_output_options)
     return parser
 
@@ -295,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_discovery(arguments)
         if arguments.command == "slices":
             return _run_slices(arguments)
+        if arguments.command == "label-errors":
+            return _run_label_errors(arguments)
         return _run_summary(arguments)
 
 
@@ -325,6 +362,23 @@ def _run_slices(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     report = slices_report(dataset, analysis, example_filter, arguments.top)
     return _write(arguments.format, report, render_slices)
+
+
+def _run_label_errors(arguments: argparse.Namespace) -> int:
+    try:
+        config = config_from_arguments(arguments)
+        dataset, _hlp = tag_commands.open_with_workspace(config, arguments.workspace)
+        example_filter = parse_filter(dataset, arguments.keep, arguments.exclude)
+        result = suspected_label_errors(dataset, example_filter, limit=arguments.top, flagged_only=arguments.flagged_only)
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = {
+        "dataset": dataset.config.display_name,
+        "filter": {**example_filter.as_dict(), "description": example_filter.describe()},
+        **result.as_dict(),
+    }
+    return _write(arguments.format, report, render_label_errors)
 
 
 def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:

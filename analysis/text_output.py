@@ -292,3 +292,69 @@ def render_discovery(result: dict[str, Any]) -> str:
                     names += _(" and {count} more", count=len(members) - _GROUPED_SHOWN)
                 lines.append(_("  {rank}. {names}", rank=row["rank"], names=names))
     return "\n".join(lines) + "\n"
+
+
+# Flagged (label, confident label) pairs named in text output; JSON output has them all.
+_FLAGGED_PAIRS_SHOWN = 5
+
+
+def render_label_errors(report: dict[str, Any]) -> str:
+    """Render suspected label errors: the totals and thresholds, the most common flagged pairs, then the ranked examples."""
+    lines = [_("Dataset: {name}", name=report["dataset"])]
+    if report["filter"]["description"]:
+        lines.append(_("Filter: {description}", description=report["filter"]["description"]))
+    lines.append(
+        ngettext(
+            "Suspected label errors by confident learning: {flagged} of {count} ranked example flagged.",
+            "Suspected label errors by confident learning: {flagged} of {count} ranked examples flagged.",
+            report["examples_ranked"],
+            flagged=report["flagged"],
+        )
+    )
+    lines.append(
+        _("Examples are ranked by label quality (normalized margin), lowest first: the lower it is, the more the model prefers another class.")
+    )
+    for note in report["notes"]:
+        lines.append(_("  note: {message}", message=note))
+    thresholds = ", ".join(
+        f"{name} {_number(value)}" for name, value in report["thresholds"].items()
+    )
+    lines.append(_("Thresholds (mean probability of each class over the examples labelled with it): {thresholds}", thresholds=thresholds))
+
+    pairs = report["flagged_pairs"]
+    if pairs:
+        lines.append("")
+        lines.append(_("Most common flagged pairs (given label -> confident label):"))
+        for pair in pairs[:_FLAGGED_PAIRS_SHOWN]:
+            lines.append(
+                ngettext(
+                    "  {label} -> {confident_label}: {count} example",
+                    "  {label} -> {confident_label}: {count} examples",
+                    pair["examples"],
+                    label=pair["label"],
+                    confident_label=pair["confident_label"],
+                )
+            )
+
+    if report["examples"]:
+        lines.append("")
+        headers = [_("rank"), _("id"), _("label"), _("suggested label"), _("p(label)"), _("p(suggested)"), _("label quality"), _("flagged")]
+        rows = [
+            [
+                str(row["rank"]),
+                str(row["id"]),
+                row["label"],
+                row["suggested_label"],
+                _number(row["label_probability"], 4),
+                _number(row["suggested_probability"], 4),
+                _number(row["label_quality"], 4),
+                _("yes") if row["flagged"] else _("no"),
+            ]
+            for row in report["examples"]
+        ]
+        lines += _table(headers, rows)
+    shown_last = report["offset"] + len(report["examples"])
+    total = report["flagged"] if report["flagged_only"] else report["examples_ranked"]
+    if shown_last < total:
+        lines.append(_("  ... {count} more; raise --top to see them", count=total - shown_last))
+    return "\n".join(lines) + "\n"
