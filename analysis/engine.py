@@ -45,6 +45,21 @@ class Engine:
         finally:
             cursor.close()
 
+    def write(self, sql: str, params: Sequence[object], path: Path, file_format: str) -> None:
+        """Run ``sql`` and write its result to ``path`` as ``csv`` (with a header) or ``parquet``.
+
+        The path goes to DuckDB's writer as an argument, never into SQL text.
+        """
+        cursor = self._cursor()
+        try:
+            relation = cursor.sql(sql, params=list(params) if params else None)
+            if file_format == "parquet":
+                relation.write_parquet(str(path))
+            else:
+                relation.write_csv(str(path), header=True)
+        finally:
+            cursor.close()
+
     def create_view(self, name: str, sql: str, params: Sequence[object] = ()) -> None:
         """Define the view ``name`` (a name chosen by the code, never by a user).
 
