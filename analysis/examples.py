@@ -328,12 +328,13 @@ def column_choices(dataset: Dataset) -> dict[str, str | None]:
     return choices
 
 
-def default_columns(dataset: Dataset, attributes_shown: int = 4) -> list[str]:
-    """Return the columns shown by default: the outcome columns, then the first few attributes."""
+def default_columns(dataset: Dataset, leading: list[str] | tuple[str, ...] = (), attributes_shown: int = 4) -> list[str]:
+    """Return the columns shown by default: the outcome columns, the metadata columns named in ``leading`` (such as images), then the first few attributes."""
     choices = column_choices(dataset)
     chosen = [key for key, source in choices.items() if source is None]
+    chosen += [key for key, source in choices.items() if source is not None and source in leading]
     attribute_names = {attribute.name for attribute in dataset.attributes}
-    attributes = [key for key, source in choices.items() if source in attribute_names]
+    attributes = [key for key, source in choices.items() if source in attribute_names and key not in chosen]
     return chosen + attributes[:attributes_shown]
 
 

@@ -25,6 +25,7 @@ from analysis.examples import DEFAULT_PAGE_SIZE, ExamplePage, example_page
 from analysis.i18n import N_, _, ngettext
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
+from ui.examples_page import examples_link
 from ui.formatting import count
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
@@ -287,6 +288,13 @@ def show_examples(context: PageContext, selection: SliceSelection) -> None:
         help=_("{size} examples per page, errors first, then by id.", size=page.page_size),
     )
 
+    examples_link(
+        st,
+        _("Open these in Examples"),
+        outcome="errors" if selection.errors_only else None,
+        attribute=selection.attribute if selection.value is not None else None,
+        value=selection.value,
+    )
     if page.total == 0:
         st.info(_("No example matches this selection."), icon=":material/info:")
         return
