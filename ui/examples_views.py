@@ -20,9 +20,24 @@ import pandas as pd
 import streamlit as st
 
 from analysis import AnalysisError, Dataset
-from analysis.examples import ExamplePage, ExampleQuery, column_choices, example_detail, export_examples, find_examples
+from analysis.examples import (
+    ExamplePage,
+    ExampleQuery,
+    column_choices,
+    example_detail,
+    export_examples,
+    find_examples,
+)
 from analysis.i18n import _
-from analysis.media import AUDIO, IMAGE, TEXT, dataset_folder, detect_media, resolve_media_path, thumbnail_url
+from analysis.media import (
+    AUDIO,
+    IMAGE,
+    TEXT,
+    dataset_folder,
+    detect_media,
+    resolve_media_path,
+    thumbnail_url,
+)
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.examples_page import reset_page, show_page_picker
