@@ -307,11 +307,28 @@ def metadata_columns(dataset: Dataset) -> list[str]:
     return [name for name, _type in dataset.engine.columns("m") if name != dataset.metadata_key]
 
 
-def column_choices(dataset: Dataset) -> dict[str, str | None]:
-    """Return every column the example table can show: its key, mapped to the metadata column it reads (None for an outcome column).
+@dataclass(frozen=True)
+class ColumnSource:
+    """Where a column of the example table is read: ``table`` is ``view`` (the analysed examples) or ``metadata`` (the view ``m``)."""
 
-    Outcome columns come first, then the metadata columns in file order. A
-    metadata column named like an outcome column gets :data:`METADATA_SUFFIX`.
+    table: str
+    column: str
+
+    @property
+    def is_outcome(self) -> bool:
+        return self.table == VIEW_TABLE and self.column in EXAMPLE_COLUMNS
+
+
+VIEW_TABLE = "view"
+METADATA_TABLE = "metadata"
+# Prefix of the per-class probability columns, as in the predictions file.
+PROBABILITY_PREFIX = "prob_"
+
+
+def column_choices(dataset: Dataset) -> dict[str, ColumnSource]:
+    """Return every column the example table can show, by its key: outcome columns, per-class probabilities, then metadata columns in file order.
+
+    A metadata column whose name is already a key gets :data:`METADATA_SUFFIX`.
     """
     outcome = ["id"]
     if dataset.has_classes:
@@ -321,42 +338,52 @@ def column_choices(dataset: Dataset) -> dict[str, str | None]:
     outcome.append("is_error")
     if dataset.tags:
         outcome.append("tags")
-    choices: dict[str, str | None] = dict.fromkeys(outcome)
+    choices = {key: ColumnSource(VIEW_TABLE, key) for key in outcome}
+    for class_name, alias in dataset.probabilities.items():
+        choices[PROBABILITY_PREFIX + class_name] = ColumnSource(VIEW_TABLE, alias)
     for name in metadata_columns(dataset):
-        key = name + METADATA_SUFFIX if name in EXAMPLE_COLUMNS else name
-        choices[key] = name
+        key = name + METADATA_SUFFIX if name in choices or name in EXAMPLE_COLUMNS else name
+        choices[key] = ColumnSource(METADATA_TABLE, name)
     return choices
 
 
 def default_columns(dataset: Dataset, leading: list[str] | tuple[str, ...] = (), attributes_shown: int = 4) -> list[str]:
     """Return the columns shown by default: the outcome columns, the metadata columns named in ``leading`` (such as images), then the first few attributes."""
     choices = column_choices(dataset)
-    chosen = [key for key, source in choices.items() if source is None]
-    chosen += [key for key, source in choices.items() if source is not None and source in leading]
+    chosen = [key for key, source in choices.items() if source.is_outcome]
+    metadata = {key: source.column for key, source in choices.items() if source.table == METADATA_TABLE}
+    chosen += [key for key, name in metadata.items() if name in leading]
     attribute_names = {attribute.name for attribute in dataset.attributes}
-    attributes = [key for key, source in choices.items() if source in attribute_names and key not in chosen]
+    attributes = [key for key, name in metadata.items() if name in attribute_names and key not in chosen]
     return chosen + attributes[:attributes_shown]
 
 
-def _metadata_select(dataset: Dataset, columns: list[str], table: str) -> tuple[list[str], dict[str, str]]:
-    """Return the select items reading the chosen metadata columns as generated aliases, and each alias's column key.
-
-    Raises :class:`~analysis.InputError` for a key that names no column.
-    """
+def _chosen_sources(dataset: Dataset, columns: list[str] | tuple[str, ...]) -> dict[str, ColumnSource]:
+    """Return the source of each chosen column; raise :class:`~analysis.InputError` for a key that names no column."""
     choices = column_choices(dataset)
-    items = []
-    keys = {}
     for key in columns:
         if key not in choices:
             raise InputError(
                 _("The dataset has no column '{column}'.", column=key),
                 _("Pick columns from the list of the example table."),
             )
-        source = choices[key]
-        if source is None:
+    return {key: choices[key] for key in columns}
+
+
+def _extra_select(dataset: Dataset, columns: list[str] | tuple[str, ...], view: str) -> tuple[list[str], dict[str, str]]:
+    """Return the select items reading the chosen columns that are not outcome columns as generated aliases, and each alias's column key.
+
+    ``view`` is the name the query gives the analysed examples; the metadata view is ``m``.
+    """
+    items = []
+    keys = {}
+    for key, source in _chosen_sources(dataset, columns).items():
+        if source.is_outcome:
             continue
         alias = f"c{len(keys)}"
-        items.append(f"{table}.{quote_ident(source)} AS {alias}")
+        # Probability aliases (pr0) are generated names; metadata names are the user's and get quoted.
+        reference = f"{view}.{source.column}" if source.table == VIEW_TABLE else f"m.{quote_ident(source.column)}"
+        items.append(f"{reference} AS {alias}")
         keys[alias] = key
     return items, keys
 
@@ -370,7 +397,7 @@ def find_examples(
     """Return the page of examples that ``query`` asks for, with the chosen metadata columns, and the number of matches.
 
     The page has the columns of :data:`EXAMPLE_COLUMNS`, then one column per
-    chosen metadata column, named by its key in :func:`column_choices`.
+    other chosen column, named by its key in :func:`column_choices`.
     Metadata columns are read only for the examples of the page, by a join
     on the id. Raises :class:`~analysis.InputError` when the query or a
     column does not fit the dataset.
@@ -379,9 +406,9 @@ def find_examples(
     where, params = query.conditions(dataset, example_filter)
     total = int(dataset.engine.rows(f"SELECT CAST(count(*) AS BIGINT) FROM {dataset.view} WHERE {where}", params)[0][0])
 
-    extra, keys = _metadata_select(dataset, list(columns), "m")
+    extra, keys = _extra_select(dataset, columns, "page")
     tag_aliases = [t.alias for t in dataset.tags]
-    selected = ", ".join(["id", "label", "prediction", "score", "is_error", *tag_aliases])
+    selected = ", ".join(["id", "label", "prediction", "score", "is_error", *tag_aliases, *dataset.probabilities.values()])
     joined = ", ".join(["page.*", *extra])
     # The page is cut before the join, so the metadata file is read for its rows only.
     frame = dataset.engine.query(
@@ -391,7 +418,7 @@ def find_examples(
         (*params, query.page_size, (query.page - 1) * query.page_size),
     )
     frame = _with_tag_lists(dataset, frame)
-    frame = frame.rename(columns=keys)[[*EXAMPLE_COLUMNS, *keys.values()]]
+    frame = frame[[*EXAMPLE_COLUMNS, *keys]].rename(columns=keys)
     return ExamplePage(frame=frame, total=total, page=query.page, page_size=query.page_size, attribute_names={})
 
 
@@ -448,21 +475,17 @@ def export_examples(
     if not columns:
         raise InputError(_("No column is chosen for the export."), _("Pick at least one column of the example table."))
     where, params = query.conditions(dataset, example_filter)
-    choices = column_choices(dataset)
     items: list[str] = []
     item_params: list[object] = []
-    for key in columns:
-        if key not in choices:
-            raise InputError(_("The dataset has no column '{column}'.", column=key), _("Pick columns from the list of the example table."))
-        source = choices[key]
-        if source is not None:
-            items.append(f"m.{quote_ident(source)} AS {quote_ident(key)}")
+    for key, source in _chosen_sources(dataset, columns).items():
+        if source.table == METADATA_TABLE:
+            items.append(f"m.{quote_ident(source.column)} AS {quote_ident(key)}")
         elif key == "tags":
             carried = ", ".join(f"CASE WHEN e.{tag.alias} THEN ? END" for tag in dataset.tags)
             items.append(f"concat_ws(?, {carried}) AS tags")
             item_params += [EXPORT_TAG_SEPARATOR, *(tag.name for tag in dataset.tags)]
         else:
-            items.append(f"e.{key} AS {quote_ident(key)}")
+            items.append(f"e.{source.column} AS {quote_ident(key)}")
     # The filter runs inside the subquery, where no metadata column can shadow an outcome column of the same name.
     sql = (
         f"WITH e AS (SELECT *, row_number() OVER (ORDER BY {query.order()}) AS position FROM {dataset.view} WHERE {where}) "

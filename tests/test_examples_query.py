@@ -17,6 +17,9 @@ from test_hostile_names import ID, expected_frame, hostile_config, write_frames
 from analysis import InputError, load_config, load_dataset
 from analysis.examples import (
     METADATA_SUFFIX,
+    METADATA_TABLE,
+    VIEW_TABLE,
+    ColumnSource,
     ExampleQuery,
     column_choices,
     default_columns,
@@ -163,11 +166,15 @@ def test_metadata_columns_joined_for_page(dataset_config, expected_from_files):
     oracle = Oracle(config, expected_from_files(config))
     metadata = oracle.metadata.frame.set_index("example_id")
 
-    page = find_examples(dataset, None, ExampleQuery(outcome="errors", page=2, page_size=20), ["id", "image", "ink_level"])
+    predictions = pd.read_csv(config.predictions, dtype={"example_id": str}).set_index("example_id")
+
+    page = find_examples(dataset, None, ExampleQuery(outcome="errors", page=2, page_size=20), ["id", "image", "ink_level", "prob_3"])
 
     ids = ids_of(page.frame)
+    assert list(page.frame.columns[-3:]) == ["image", "ink_level", "prob_3"]
     assert page.frame["image"].tolist() == metadata.loc[ids, "image"].tolist()
     assert page.frame["ink_level"].tolist() == metadata.loc[ids, "ink_level"].tolist()
+    np.testing.assert_allclose(page.frame["prob_3"].to_numpy(dtype=float), predictions.loc[ids, "prob_3"].to_numpy(dtype=float))
 
 
 def test_default_columns_lead_with_outcome(dataset_config):
@@ -177,7 +184,8 @@ def test_default_columns_lead_with_outcome(dataset_config):
 
     assert columns == ["id", "label", "prediction", "score", "is_error", "tags", "image", "ink", "ink_level", "stroke_thickness", "stroke_level"]
     # The metadata file's own tag list column is named like the outcome column "tags".
-    assert column_choices(dataset)["tags" + METADATA_SUFFIX] == "tags"
+    assert column_choices(dataset)["tags" + METADATA_SUFFIX] == ColumnSource(METADATA_TABLE, "tags")
+    assert column_choices(dataset)["prob_3"] == ColumnSource(VIEW_TABLE, dataset.probabilities["3"])
 
 
 def test_detail_has_every_column(dataset_config):

@@ -257,7 +257,8 @@ def _store_columns(defaults: list[str]) -> None:
 
 def show_filters(dataset: Dataset, query: ExampleQuery, attribute: str | None) -> None:
     """Draw the outcome, class, slice, tag, score and sort pickers, set to ``query`` and the picked ``attribute``."""
-    outcome_column, label_column, prediction_column, sort_column = st.columns(4)
+    # The outcome column is wider, so its three choices stay on one line.
+    outcome_column, label_column, prediction_column, sort_column = st.columns([4, 3, 3, 3])
     _set(OUTCOME, query.outcome)
     outcome_column.radio(
         _("Outcome"), list(OUTCOMES), key=_KEYS[OUTCOME], format_func=lambda key: _(OUTCOME_LABELS[key]),
@@ -273,7 +274,7 @@ def show_filters(dataset: Dataset, query: ExampleQuery, attribute: str | None) -
         _("Sort by"), sorts, key=_KEYS[SORT], format_func=lambda key: _(SORT_LABELS[key]), on_change=_store, args=(SORT, "default"),
     )
 
-    attribute_column, value_column, tag_column, tagged_column = st.columns(4)
+    attribute_column, value_column, tag_column, tagged_column = st.columns([4, 3, 3, 3])
     if dataset.attributes:
         _set(ATTRIBUTE, attribute)
         attribute_column.selectbox(

@@ -21,6 +21,8 @@ import streamlit as st
 
 from analysis import AnalysisError, Dataset
 from analysis.examples import (
+    METADATA_TABLE,
+    VIEW_TABLE,
     ExamplePage,
     ExampleQuery,
     column_choices,
@@ -121,14 +123,16 @@ def show_table(context: PageContext, page: ExamplePage, query: ExampleQuery, col
     folder = dataset_folder(dataset)
     for key in columns:
         source = sources[key]
-        kind = media.get(source) if source is not None else None
+        kind = media.get(source.column) if source.table == METADATA_TABLE else None
         if kind == IMAGE:
             frame[key] = [thumbnail_url(folder, value) for value in frame[key]]
             config[key] = st.column_config.ImageColumn(key, help=_("Double-click a thumbnail to enlarge it."))
         elif kind == TEXT:
             config[key] = st.column_config.TextColumn(key, width="large", help=_("Select the row to read the whole text below."))
-        elif source is None:
+        elif source.is_outcome:
             config[key] = _outcome_column(key)
+        elif source.table == VIEW_TABLE:
+            config[key] = st.column_config.NumberColumn(key, format="%.4f", help=_("Probability of this class from the predictions file."))
         else:
             config[key] = st.column_config.Column(key)
 
@@ -200,11 +204,13 @@ def show_detail(context: PageContext, page: ExamplePage, selected: list[Any], me
         st.info(_("This example is no longer in the list."), icon=":material/info:")
         return
 
-    _show_outcome(context.dataset, detail)
-    folder = dataset_folder(context.dataset)
-    for name, kind in media.items():
-        _show_media(folder, name, kind, detail["metadata"].get(name))
-    st.dataframe(_detail_frame(detail), hide_index=True, column_config={"column": _("column"), "value": _("value")})
+    media_column, columns_column = st.columns([2, 3]) if media else (st.container(), st.container())
+    with media_column:
+        _show_outcome(context.dataset, detail)
+        folder = dataset_folder(context.dataset)
+        for name, kind in media.items():
+            _show_media(folder, name, kind, detail["metadata"].get(name))
+    columns_column.dataframe(_detail_frame(detail), hide_index=True, column_config={"column": _("column"), "value": _("value")})
 
 
 def _plain(value: Any) -> Any:
