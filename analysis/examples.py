@@ -152,10 +152,10 @@ EXPORT_TAG_SEPARATOR = ";"
 
 @dataclass(frozen=True)
 class ExampleQuery:
-    """What the Examples page lists: an outcome, a (label, prediction) pair, a slice, a tag, a score range, an order and a page.
+    """The request of the Examples page: an outcome, a (label, prediction) pair, a slice, a tag, a score range, an order and a page.
 
-    Every field is optional; the default lists every example, errors first,
-    then by id. ``value`` is a slice value as the Slices page shows it
+    Every field is optional, and the default lists every example, errors
+    first, then by id. ``value`` is a slice value as the Slices page shows it
     (``north``, ``[18, 25)``, ``(missing)``). Score bounds are inclusive.
     Call :meth:`check` with the opened dataset before running the query.
     """
@@ -309,7 +309,7 @@ def metadata_columns(dataset: Dataset) -> list[str]:
 
 @dataclass(frozen=True)
 class ColumnSource:
-    """Where a column of the example table is read: ``table`` is ``view`` (the analysed examples) or ``metadata`` (the view ``m``)."""
+    """The origin of a column of the example table: ``table`` is ``view`` (the analysed examples) or ``metadata`` (the view ``m``)."""
 
     table: str
     column: str

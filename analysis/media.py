@@ -1,7 +1,7 @@
 """Media columns of the metadata: image and audio paths, long text, and the check that keeps file reads inside the dataset folder.
 
-:func:`detect_media` looks at a sample of each text column and says which hold
-image paths, audio paths or long text. :func:`resolve_media_path` turns a
+:func:`detect_media` reads a sample of each text column and returns which
+contain image paths, audio paths or long text. :func:`resolve_media_path` turns a
 value into a file to read only when it is a relative path to an existing file
 inside the dataset's folder. Anything else (an absolute path, a ``..`` that
 leaves the folder, a symbolic link pointing outside, a URL, a missing file)
@@ -37,7 +37,7 @@ MEDIA_SHARE = 0.8
 # Mean length, in characters, from which a text column is shown as wrapped text.
 LONG_TEXT_LENGTH = 80
 
-# Images up to this size are embedded in the table as thumbnails; larger ones
+# Images up to this size are embedded in the table as thumbnails. Larger ones
 # are shown only in the detail panel, so a page of 50 rows stays light.
 THUMBNAIL_MAX_BYTES = 256 * 1024
 
@@ -52,7 +52,7 @@ def dataset_folder(dataset: Dataset) -> Path:
 
 
 def detect_media(dataset: Dataset) -> dict[str, str]:
-    """Return the kind (:data:`IMAGE`, :data:`AUDIO` or :data:`TEXT`) of each metadata column that holds media paths or long text.
+    """Return the kind (:data:`IMAGE`, :data:`AUDIO` or :data:`TEXT`) of each metadata column that contains media paths or long text.
 
     The guess reads the text columns of the first :data:`SAMPLE_SIZE` rows of
     the metadata view ``m`` in one query, so a wide file costs one scan.

@@ -33,7 +33,7 @@ WHOLE = 100_000
 
 
 class Oracle:
-    """The analysed examples of one dataset as pandas sees them, with a score and metadata per id."""
+    """The analysed examples of one dataset as pandas reads them, with a score and metadata per id."""
 
     def __init__(self, config, expected):
         self.expected = expected
@@ -74,7 +74,7 @@ class Oracle:
         if sort == "default":
             frame = frame.sort_values(["is_error", "key"], ascending=[False, True], kind="stable")
         else:
-            # Missing scores go last in both directions; ties are broken by id.
+            # Missing scores go last in both directions, and ties are broken by id.
             frame["no_score"] = frame["score"].isna()
             ascending = sort == "score_asc"
             frame = frame.sort_values(["no_score", "score", "key"], ascending=[True, ascending, True], kind="stable")

@@ -97,7 +97,7 @@ def examples_link(container: Any, text: str, **filters: str | None) -> None:
 
 
 def read_query(dataset: Dataset) -> tuple[ExampleQuery, str | None]:
-    """Return the query the URL asks for and the attribute picked for a slice; each invalid value is dropped with a notice.
+    """Return the query in the URL and the attribute picked for a slice. Each invalid value is dropped with a notice.
 
     An attribute picked with no slice value yet narrows nothing, so the query
     gets the attribute only together with a value.

@@ -56,7 +56,7 @@ EXPORT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"
 
 
 def find_page(context: PageContext, query: ExampleQuery, columns: list[str]) -> ExamplePage:
-    """Return the page ``query`` asks for; a page past the last one falls back to page 1 with a notice."""
+    """Return the page that ``query`` requests. A page past the last one falls back to page 1 with a notice."""
     page = _cached_page(context, query, columns)
     if query.page > page.pages:
         reset_page(query.page, page.pages)
@@ -169,7 +169,7 @@ def selected_ids(table_key: str, page: ExamplePage) -> list[Any]:
 
 
 def show_page_caption(page: ExamplePage, query: ExampleQuery, selected: list[Any]) -> None:
-    """Draw the page picker and say which examples the table shows and how many are selected."""
+    """Draw the page picker and a caption with the positions of the shown examples and the number selected."""
     caption_column, page_column = st.columns([3, 1])
     show_page_picker(page_column, page.page, page.pages, page.page_size)
     text = _(
