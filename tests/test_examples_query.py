@@ -14,7 +14,7 @@ import pytest
 from oracle import class_text, read_table
 from test_hostile_names import ID, expected_frame, hostile_config, write_frames
 
-from analysis import InputError, load_config, load_dataset
+from analysis import InputError, load_dataset
 from analysis.examples import (
     METADATA_SUFFIX,
     METADATA_TABLE,

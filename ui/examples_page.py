@@ -35,6 +35,8 @@ from analysis.examples import (
 from analysis.i18n import N_, _, ngettext
 from ui.url_state import (
     notice_ignored,
+    read_choice,
+    read_page,
     read_value,
     read_values,
     shared_parameters,
@@ -102,16 +104,16 @@ def read_query(dataset: Dataset) -> tuple[ExampleQuery, str | None]:
     An attribute picked with no slice value yet narrows nothing, so the query
     gets the attribute only together with a value.
     """
-    outcome = _read_choice(OUTCOME, OUTCOMES, "all")
+    outcome = read_choice(OUTCOME, OUTCOMES, "all")
     classes = class_names(dataset) if dataset.has_classes else []
     label = _read_member(LABEL, classes, _("no example has this class."))
     prediction = _read_member(PREDICTION, classes, _("no example has this class."))
     attribute, value = _read_slice(dataset)
     tag = _read_member(TAG, [t.name for t in dataset.tags], _("no tag of this dataset has that name."))
-    tagged = _read_choice(TAGGED, ("1", "0"), "1")
+    tagged = read_choice(TAGGED, ("1", "0"), "1")
     score_min, score_max = _read_score_range(dataset)
     sorts = SORTS if dataset.has_score else ("default",)
-    sort = _read_choice(SORT, sorts, "default")
+    sort = read_choice(SORT, sorts, "default")
     query = ExampleQuery(
         outcome=outcome,
         label=label,
@@ -123,21 +125,9 @@ def read_query(dataset: Dataset) -> tuple[ExampleQuery, str | None]:
         score_min=score_min,
         score_max=score_max,
         sort=sort,
-        page=read_page(),
+        page=read_page(PAGE),
     )
     return query, attribute
-
-
-def read_page() -> int:
-    """Return the page number in the URL, or 1 with a notice when it is not a whole number of at least 1."""
-    requested = read_value(PAGE)
-    if requested is None:
-        return 1
-    if requested.isascii() and requested.isdigit() and int(requested) >= 1:
-        return int(requested)
-    notice_ignored(PAGE, requested, _("a page number is a whole number of at least 1."))
-    write_value(PAGE, None)
-    return 1
 
 
 def read_columns(dataset: Dataset, defaults: list[str]) -> list[str]:
@@ -151,17 +141,6 @@ def read_columns(dataset: Dataset, defaults: list[str]) -> list[str]:
             notice_ignored(COLUMNS, name, _("the dataset has no column with that name."))
     write_values(COLUMNS, chosen)
     return chosen or defaults
-
-
-def _read_choice(name: str, allowed: tuple[str, ...], default: str) -> str:
-    requested = read_value(name)
-    if requested is None:
-        return default
-    if requested in allowed:
-        return requested
-    notice_ignored(name, requested, _("use one of {names}.", names=", ".join(allowed)))
-    write_value(name, None)
-    return default
 
 
 def _read_member(name: str, allowed: list[str], reason: str) -> str | None:

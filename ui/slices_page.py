@@ -29,6 +29,7 @@ from ui.examples_page import examples_link
 from ui.formatting import count
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
+from ui.url_state import read_page as read_page_number
 
 ATTRIBUTE = "attribute"
 SORT = "sort"
@@ -113,14 +114,7 @@ def read_errors_only() -> bool:
 
 def read_page() -> int:
     """Return the page number in the URL, or 1 with a notice when it is not a whole number of at least 1."""
-    requested = read_value(PAGE)
-    if requested is None:
-        return 1
-    if requested.isascii() and requested.isdigit() and int(requested) >= 1:
-        return int(requested)
-    notice_ignored(PAGE, requested, _("a page number is a whole number of at least 1."))
-    write_value(PAGE, None)
-    return 1
+    return read_page_number(PAGE)
 
 
 # Widget callbacks: each writes the URL, and the next run reads it back ---------------------
