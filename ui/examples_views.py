@@ -21,6 +21,8 @@ import streamlit as st
 
 from analysis import AnalysisError, Dataset
 from analysis.examples import (
+    EXAMPLE_COLUMNS,
+    METADATA_SUFFIX,
     METADATA_TABLE,
     VIEW_TABLE,
     ExamplePage,
@@ -253,7 +255,8 @@ def _show_media(folder: Path, name: str, kind: str, value: Any) -> None:
 
 def _detail_frame(detail: dict[str, Any]) -> pd.DataFrame:
     rows = [(name, detail[name]) for name in ("id", "label", "prediction", "score", "is_error")]
-    rows += list(detail["metadata"].items())
+    # A metadata column named like an outcome column is labelled as in the column picker.
+    rows += [(name + METADATA_SUFFIX if name in EXAMPLE_COLUMNS else name, value) for name, value in detail["metadata"].items()]
     return pd.DataFrame({"column": [name for name, _value in rows], "value": ["" if _missing(v) else str(v) for _name, v in rows]})
 
 
