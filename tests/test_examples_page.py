@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import wave
 from pathlib import Path
 
 import pandas as pd
@@ -317,3 +318,32 @@ def test_overview_pair_links_carry_filter():
     pair_links = {text: query for text, query in links.items() if " predicted as " in text}
     assert len(pair_links) == 5
     assert all(query.startswith("dataset=digits&exclude=tag%3Afaint&label=") for query in pair_links.values())
+
+
+def test_audio_and_text_in_detail(tmp_path, monkeypatch):
+    folder = tmp_path / "clips"
+    (folder / "audio").mkdir(parents=True)
+    with wave.open(str(folder / "audio" / "1.wav"), "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(8000)
+        clip.writeframes(bytes(1600))
+    transcript = "the quick brown fox jumps over the lazy dog " * 3
+    pd.DataFrame({"id": ["1", "2"], "label": ["yes", "no"], "prediction": ["no", "no"]}).to_csv(folder / "predictions.csv", index=False)
+    pd.DataFrame({"id": ["1", "2"], "clip": ["audio/1.wav", "audio/2.wav"], "transcript": [transcript, transcript]}).to_csv(
+        folder / "metadata.csv", index=False
+    )
+    (folder / "dataset.toml").write_text('schema = 1\n[files]\npredictions = "predictions.csv"\nmetadata = "metadata.csv"\n', encoding="utf-8")
+    monkeypatch.setenv(DATA_ROOT_VARIABLE, str(tmp_path))
+
+    # Example 1, the only error, fills the detail panel.
+    at = run_page(dataset="clips")
+
+    assert len(at.get("audio")) == 1
+    assert any(element.value.replace("\\", "") == transcript.strip() for element in at.markdown)
+
+    at = run_page(dataset="clips", outcome="correct")
+
+    assert not at.get("audio")
+    warnings = [element.value.replace("\\", "") for element in at.warning]
+    assert any("The media file 'audio/2.wav' was not found in the dataset folder." in text for text in warnings), warnings
