@@ -69,15 +69,18 @@ class Engine:
 
         Raises :class:`OSError` when the file cannot be written.
         """
-        with self._lock:
-            relation = self._connection.sql(sql, params=list(params) if params else None)
-            try:
-                if file_format == "parquet":
-                    relation.write_parquet(str(path))
-                else:
-                    relation.write_csv(str(path), header=True)
-            except duckdb.IOException as error:
-                raise OSError(str(error)) from error
+        # A cursor of its own, so that a large export does not hold the lock other queries need.
+        cursor = self._cursor()
+        try:
+            relation = cursor.sql(sql, params=list(params) if params else None)
+            if file_format == "parquet":
+                relation.write_parquet(str(path))
+            else:
+                relation.write_csv(str(path), header=True)
+        except duckdb.IOException as error:
+            raise OSError(str(error)) from error
+        finally:
+            cursor.close()
 
     def drop(self, name: str, kind: str) -> None:
         """Drop the view or table ``name`` (a name chosen by the code) if it exists; ``kind`` is VIEW or TABLE."""

@@ -16,6 +16,7 @@ from analysis.charts import (
 from analysis.i18n import _
 from analysis.model import MODE_CORRECT_FLAG, MODE_PER_EXAMPLE_SCORE
 from ui.errors import escape_markdown
+from ui.examples_page import examples_link
 from ui.formatting import (
     count,
     interval,
@@ -309,6 +310,24 @@ def show_confusion(summary: dict[str, Any]) -> None:
             "count": st.column_config.NumberColumn(_("examples"), format="localized"),
         },
     )
+    show_pair_links(pairs)
+
+
+# Links to the examples of the most-confused pairs, one per pair.
+LINKED_PAIRS = 5
+
+
+def show_pair_links(pairs: list[dict[str, Any]]) -> None:
+    """Link the examples of each of the most-confused pairs in the Examples page."""
+    st.caption(_("Look at the examples of a pair:"))
+    columns = st.columns(min(len(pairs), LINKED_PAIRS))
+    for column, pair in zip(columns, pairs[:LINKED_PAIRS]):
+        examples_link(
+            column,
+            _("{label} predicted as {prediction}", label=escape_markdown(str(pair["label"])), prediction=escape_markdown(str(pair["prediction"]))),
+            label=str(pair["label"]),
+            prediction=str(pair["prediction"]),
+        )
 
 
 # Slices --------------------------------------------------------------------------

@@ -44,12 +44,13 @@ from ui.url_state import (
 QUERY_PARAMETER = DATASET
 
 # Page scripts with their navigation labels, in menu order. The file names fix
-# the URL paths (/Slices, /Tags, /What_if, /Label_errors), which stay English in every language.
+# the URL paths (/Slices, /Tags, /What_if, /Examples, /Label_errors), which stay English in every language.
 PAGES = (
     ("dashboard.py", N_("Overview"), ":material/dashboard:"),
     ("pages/1_Slices.py", N_("Slices"), ":material/segment:"),
     ("pages/2_Tags.py", N_("Tags"), ":material/label:"),
     ("pages/3_What_if.py", N_("What-if"), ":material/trending_up:"),
+    ("pages/4_Examples.py", N_("Examples"), ":material/table_rows:"),
     ("pages/5_Label_errors.py", N_("Label errors"), ":material/rule:"),
 )
 

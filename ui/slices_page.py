@@ -25,9 +25,11 @@ from analysis.examples import DEFAULT_PAGE_SIZE, ExamplePage, example_page
 from analysis.i18n import N_, _, ngettext
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
+from ui.examples_page import examples_link
 from ui.formatting import count
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
+from ui.url_state import read_page as read_page_number
 
 ATTRIBUTE = "attribute"
 SORT = "sort"
@@ -112,14 +114,7 @@ def read_errors_only() -> bool:
 
 def read_page() -> int:
     """Return the page number in the URL, or 1 with a notice when it is not a whole number of at least 1."""
-    requested = read_value(PAGE)
-    if requested is None:
-        return 1
-    if requested.isascii() and requested.isdigit() and int(requested) >= 1:
-        return int(requested)
-    notice_ignored(PAGE, requested, _("a page number is a whole number of at least 1."))
-    write_value(PAGE, None)
-    return 1
+    return read_page_number(PAGE)
 
 
 # Widget callbacks: each writes the URL, and the next run reads it back ---------------------
@@ -287,6 +282,13 @@ def show_examples(context: PageContext, selection: SliceSelection) -> None:
         help=_("{size} examples per page, errors first, then by id.", size=page.page_size),
     )
 
+    examples_link(
+        st,
+        _("Open these in Examples"),
+        outcome="errors" if selection.errors_only else None,
+        attribute=selection.attribute if selection.value is not None else None,
+        value=selection.value,
+    )
     if page.total == 0:
         st.info(_("No example matches this selection."), icon=":material/info:")
         return

@@ -45,7 +45,7 @@ from ui.data import Fingerprint, filter_key
 from ui.errors import stop_on_analysis_error
 from ui.formatting import percent_column, points, points_column, show_table
 from ui.page import PageContext
-from ui.url_state import notice_ignored, read_value, write_value
+from ui.url_state import notice_ignored, read_choice, read_value, write_value
 
 VIEW = "view"
 METRIC = "metric"
@@ -105,14 +105,7 @@ def metric_choices(dataset: Dataset) -> list[str]:
 
 
 def read_view() -> str:
-    requested = read_value(VIEW)
-    if requested is None:
-        return SLICES_VIEW
-    if requested in VIEWS:
-        return requested
-    notice_ignored(VIEW, requested, _("use one of {names}.", names=", ".join(VIEWS)))
-    write_value(VIEW, None)
-    return SLICES_VIEW
+    return read_choice(VIEW, VIEWS, SLICES_VIEW)
 
 
 def read_metric(choices: list[str]) -> str:

@@ -50,6 +50,30 @@ def write_values(name: str, values: list[str]) -> None:
         del st.query_params[name]
 
 
+def read_choice(name: str, allowed: tuple[str, ...] | list[str], default: str) -> str:
+    """Return the value of ``name`` when it is one of ``allowed``; else drop it from the URL with a notice and return ``default``."""
+    requested = read_value(name)
+    if requested is None:
+        return default
+    if requested in allowed:
+        return requested
+    notice_ignored(name, requested, _("use one of {names}.", names=", ".join(allowed)))
+    write_value(name, None)
+    return default
+
+
+def read_page(name: str = "page") -> int:
+    """Return the page number in ``name``, or 1 with a notice when it is not a whole number of at least 1."""
+    requested = read_value(name)
+    if requested is None:
+        return 1
+    if requested.isascii() and requested.isdigit() and int(requested) >= 1:
+        return int(requested)
+    notice_ignored(name, requested, _("a page number is a whole number of at least 1."))
+    write_value(name, None)
+    return 1
+
+
 def shared_parameters() -> dict[str, str | list[str]]:
     """Return the shared parameters of the current URL, for links to other pages."""
     result: dict[str, str | list[str]] = {}

@@ -1,0 +1,48 @@
+"""Examples page of the error-analysis dashboard: the examples behind any filter, with their media, a detail panel and an export.
+
+The URL parameters are listed in :mod:`ui.examples_page`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.examples import default_columns
+from analysis.i18n import _
+from analysis.media import IMAGE
+from ui.examples_page import read_columns, read_query, show_column_picker, show_filters
+from ui.examples_views import (
+    find_page,
+    media_columns,
+    selected_ids,
+    show_detail,
+    show_export,
+    show_page_caption,
+    show_table,
+)
+from ui.page import show_filter_banner, start_page
+
+
+def main() -> None:
+    context = start_page(_("Examples"))
+    st.title(_("Examples"))
+    show_filter_banner(context, context.summary())
+    dataset = context.dataset
+
+    media = media_columns(context)
+    defaults = default_columns(dataset, leading=[name for name, kind in media.items() if kind == IMAGE])
+    query, attribute = read_query(dataset)
+    columns = read_columns(dataset, defaults)
+    show_filters(dataset, query, attribute)
+    show_column_picker(dataset, columns, defaults)
+
+    page = find_page(context, query, columns)
+    table_key = show_table(context, page, query, columns, media)
+    selected = selected_ids(table_key, page)
+    show_page_caption(page, query, selected)
+    # Controls acting on the selected examples, or on all matching ones, go here.
+    show_detail(context, page, selected, media)
+    show_export(context, query, columns, page.total)
+
+
+main()
