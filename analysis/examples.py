@@ -265,6 +265,14 @@ class ExampleQuery:
         return f"{prefix}is_error DESC, {prefix}id"
 
 
+def matching_ids(dataset: Dataset, example_filter: ExampleFilter | None, query: ExampleQuery) -> list[object]:
+    """Return the ids of every example the global filter and ``query`` match, in the query's order (for tagging them all)."""
+    query.check(dataset)
+    where, params = query.conditions(dataset, example_filter)
+    rows = dataset.engine.rows(f"SELECT id FROM {dataset.view} WHERE {where} ORDER BY {query.order()}", params)
+    return [row[0] for row in rows]
+
+
 def _check_choice(chosen: str, allowed: tuple[str, ...], role: str) -> None:
     if chosen not in allowed:
         raise InputError(

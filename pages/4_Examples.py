@@ -5,9 +5,11 @@ The URL parameters are listed in :mod:`ui.examples_page`.
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
-from analysis.examples import default_columns
+from analysis.examples import default_columns, matching_ids
 from analysis.i18n import _
 from analysis.media import IMAGE
 from ui.examples_page import read_columns, read_query, show_column_picker, show_filters
@@ -21,6 +23,7 @@ from ui.examples_views import (
     show_table,
 )
 from ui.page import show_filter_banner, start_page
+from ui.tagging import tag_controls
 
 
 def main() -> None:
@@ -40,7 +43,7 @@ def main() -> None:
     table_key = show_table(context, page, query, columns, media)
     selected = selected_ids(table_key, page)
     show_page_caption(page, query, selected)
-    # Controls acting on the selected examples, or on all matching ones, go here.
+    tag_controls(context, selected, functools.partial(matching_ids, dataset, context.example_filter, query), page.total)
     show_detail(context, page, selected, media)
     show_export(context, query, columns, page.total)
 

@@ -156,3 +156,60 @@ def test_name_typed_in_sidebar_is_recorded(workspace_folder):
 
     assert edit.changed_by == "Lan"
     assert app.sidebar.text_input(key="editor_name_input").value == "Lan"
+
+
+EXAMPLES_PAGE = "pages/4_Examples.py"
+
+
+def speech_pair_ids(label: str, prediction: str) -> set[str]:
+    predictions = pd.read_csv(SPEECH / "predictions.csv", dtype=str)
+    metadata = pd.read_csv(SPEECH / "metadata.csv", dtype={"example_id": str})
+    joined = predictions.merge(metadata, on="example_id")
+    chosen = joined[(joined["true_label"] == label) & (joined["pred_label"] == prediction)]
+    return set(chosen["example_id"])
+
+
+def tag_all_matching(app, tag: str, new: bool = True):
+    app.radio(key="tagging_target").set_value("matching").run()
+    if new:
+        app.selectbox(key="tagging_tag").set_value("\u0000new").run()
+        app.text_input(key="tagging_new_name").set_value(tag).run()
+    else:
+        app.selectbox(key="tagging_tag").set_value(tag).run()
+    return app
+
+
+def test_examples_page_tags_all_matching_and_recounts(workspace_folder):
+    expected = speech_pair_ids("yes", "no")
+    app = run(EXAMPLES_PAGE, "speech_commands", label="yes", prediction="no")
+
+    tag_all_matching(app, "yes_heard_as_no")
+    app.button(key="tagging_add").click().run()
+
+    assert not app.exception
+    stored = Workspace(workspace_folder).tag_edits("speech_commands").assignments
+    assert set(stored["example_id"]) == expected
+    table = tag_table(run(TAGS_PAGE, "speech_commands"))
+    assert table.loc["yes_heard_as_no", "count"] == len(expected)
+    assert table.loc["yes_heard_as_no", "error_rate"] == pytest.approx(100.0)
+    assert any("yes\\_heard\\_as\\_no (added here)" in block.value for block in app.markdown)
+
+
+def test_examples_page_removes_file_tag_and_marks_it(workspace_folder):
+    counts = file_tag_counts()
+    app = run(EXAMPLES_PAGE, "speech_commands", tag="car_noise", outcome="errors")
+    matching = int(app.caption[0].value.split(" of ")[1].split(",")[0].replace(",", ""))
+
+    tag_all_matching(app, "car_noise", new=False)
+    app.button(key="tagging_remove").click().run()
+
+    assert tag_table(run(TAGS_PAGE, "speech_commands")).loc["car_noise", "count"] == counts["car_noise"] - matching
+    # The page now lists no example: every error with car_noise lost it.
+    assert app.caption[0].value.startswith("No example") or " 0 " in app.caption[0].value or "of 0" in app.caption[0].value
+
+
+def test_examples_page_with_nothing_selected_cannot_tag_selection():
+    app = run(EXAMPLES_PAGE, "speech_commands")
+
+    assert app.button(key="tagging_add").disabled
+    assert any("Select rows in the table" in caption.value for caption in app.caption)

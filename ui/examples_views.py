@@ -47,6 +47,7 @@ from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.examples_page import reset_page, show_page_picker
 from ui.formatting import count
 from ui.page import PageContext
+from ui.tagging import show_example_tags
 
 _CACHED_PAGES = 64
 _TABLE_KEY = "examples_table"
@@ -209,6 +210,8 @@ def show_detail(context: PageContext, page: ExamplePage, selected: list[Any], me
     media_column, columns_column = st.columns([2, 3]) if media else (st.container(), st.container())
     with media_column:
         _show_outcome(context.dataset, detail)
+        if context.dataset.tags:
+            show_example_tags(context, detail["id"])
         folder = dataset_folder(context.dataset)
         for name, kind in media.items():
             _show_media(folder, name, kind, detail["metadata"].get(name))
@@ -228,9 +231,6 @@ def _show_outcome(dataset: Dataset, detail: dict[str, Any]) -> None:
         parts.append(_("score {score:.4f}", score=float(detail["score"])))
     parts.append(_("an error") if detail["is_error"] else _("correct"))
     st.markdown(", ".join(parts))
-    if dataset.tags:
-        tags = ", ".join(escape_markdown(tag) for tag in detail["tags"]) or _("none")
-        st.markdown(_("Tags: {tags}", tags=tags))
 
 
 def _show_media(folder: Path, name: str, kind: str, value: Any) -> None:
