@@ -8,9 +8,9 @@ SQLite workspace.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import math
 import signal
 import sqlite3
 import subprocess
@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from oracle import OVERALL, UNTAGGED, ExpectedData, read_expected, write_dataset_files
+from oracle import UNTAGGED, ExpectedData, read_expected, write_dataset_files
+from workspace_pages import TAGS_PAGE, isolate_settings, run
 
 import analysis
 from analysis.config import DatasetConfig, load_config
 from analysis.counting import count_examples
 from analysis.dataset import load_dataset
-from analysis.errors import InputError
 from analysis.model import Dataset
 from analysis.tag_export import export_tags
 from analysis.tag_overlay import apply_tag_edits
@@ -392,6 +392,9 @@ def test_threads_lose_no_edit(tmp_path, overlapping):
     barrier = threading.Barrier(writers)
     made: list[list[Edit]] = [[] for _ in range(writers)]
     failures: list[BaseException] = []
+    if overlapping:
+        # Removing a tag that does not exist yet is an error, so the tag exists first.
+        Workspace(tmp_path, user="setup").create_tag("data", "contested", ())
 
     def write(writer: int) -> None:
         own = Workspace(tmp_path, user=f"writer{writer}")
@@ -420,9 +423,11 @@ def test_threads_lose_no_edit(tmp_path, overlapping):
     history = workspace.history("data", limit=100_000)
     assert failures == []
     assert len(edit_ids) == len(set(edit_ids))
-    assert sorted(edit.id for edit in history) == sorted(edit_ids)
-    assert workspace.change_counter() == len(edit_ids)
-    assert {edit.changed_by for edit in history} == {f"writer{writer}" for writer in range(writers) if made[writer]}
+    setup_edits = 1 if overlapping else 0
+    assert sorted(edit.id for edit in history if edit.changed_by != "setup") == sorted(edit_ids)
+    assert len(history) == len(edit_ids) + setup_edits
+    assert workspace.change_counter() == len(edit_ids) + setup_edits
+    assert {edit.changed_by for edit in history} - {"setup"} == {f"writer{writer}" for writer in range(writers) if made[writer]}
     if not overlapping:
         assert len(edit_ids) == writers * edits_each
     assert replay_history(workspace, "data") == final_state(workspace, "data")
@@ -610,3 +615,116 @@ def test_kill_between_edits_keeps_saved_ones(tmp_path):
     assert workspace.change_counter() == len(history)
     assert replay_history(workspace, "data") == final_state(workspace, "data")
     assert {row[1] for row in stored_state(workspace, "data")[0]} == {str(step) for step in range(len(history))}
+
+
+# ---------------------------------------------------------------- a browser tab and a CLI process at once
+
+
+def manager_table(app) -> pd.DataFrame:
+    return next(frame.value for frame in app.dataframe if "origin" in frame.value.columns).set_index("tag")
+
+
+def test_tab_and_cli_edit_at_once(tmp_path, monkeypatch):
+    folder = tmp_path / "workspace"
+    isolate_settings(monkeypatch, folder)
+    app = run(TAGS_PAGE, "speech_commands")
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "tag", "--config", str(SPEECH / "dataset.toml"), "--workspace", str(folder),
+         "--add", "from cli", "--ids", "utt_00001", "utt_00002", "--user", "terminal"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    # The tab creates and renames tags while the command starts and writes.
+    app.text_input(key="tagging_create_name").set_value("from tab")
+    app.button(key="tagging_create").click().run()
+    app.selectbox(key="tagging_rename_old").set_value("from tab")
+    app.text_input(key="tagging_rename_new").set_value("renamed in tab")
+    app.button(key="tagging_rename").click().run()
+    app.button(key="tagging_confirm").click().run()
+    stdout, stderr = cli.communicate(timeout=120)
+
+    assert cli.returncode == 0, stderr
+    assert "added tag from cli to 2 examples" in stdout
+    edits = Workspace(folder).tag_edits("speech_commands")
+    assert edits.names == {"from cli": None, "renamed in tab": None}
+    assert sorted(edits.assignments["example_id"]) == ["utt_00001", "utt_00002"]
+    app.run()
+    table = manager_table(app)
+    assert not app.exception
+    assert table.loc["from cli", "count"] == 2
+    assert table.loc["renamed in tab", "count"] == 0
+
+
+def test_two_tabs_see_each_others_edits(tmp_path, monkeypatch):
+    folder = tmp_path / "workspace"
+    isolate_settings(monkeypatch, folder)
+    first = run(TAGS_PAGE, "speech_commands")
+    second = run(TAGS_PAGE, "speech_commands")
+
+    first.text_input(key="tagging_create_name").set_value("first's tag")
+    first.button(key="tagging_create").click().run()
+    second.run()
+
+    assert "first's tag" in manager_table(second).index
+
+    second.selectbox(key="tagging_rename_old").set_value("first's tag")
+    second.text_input(key="tagging_rename_new").set_value("second's name")
+    second.button(key="tagging_rename").click().run()
+    second.button(key="tagging_confirm").click().run()
+    first.run()
+
+    assert "second's name" in manager_table(first).index
+    assert "first's tag" not in manager_table(first).index
+
+    first.selectbox(key="tagging_delete_tag").set_value("car_noise")
+    first.button(key="tagging_delete").click().run()
+    first.button(key="tagging_confirm").click().run()
+    second.run()
+
+    assert "car_noise" not in manager_table(second).index
+    assert not first.exception
+    assert not second.exception
+    assert [edit.description for edit in Workspace(folder).history("speech_commands")] == [
+        "deleted tag car_noise",
+        "renamed tag first's tag to second's name",
+        "created tag first's tag",
+    ]
+
+
+# ---------------------------------------------------------------- export read back as input
+
+
+def tag_numbers(dataset: Dataset) -> dict[str, tuple[int, int]]:
+    """Return (examples, errors) per tag that has examples, and for the untagged ones."""
+    return {tag: (row["count"], row["errors"]) for tag, row in summary_tags(dataset).items() if row["count"] or tag == UNTAGGED}
+
+
+@pytest.mark.parametrize(
+    "id_text",
+    [lambda number: f"ex {number}", int, lambda number: f"{number:03d}"],
+    ids=["text ids", "integer ids", "leading zeros"],
+)
+def test_export_reads_back_as_tags_file(tmp_path, id_text):
+    config = write_generated(tmp_path / "data", count=800, id_text=id_text)
+    dataset = load_dataset(config)
+    ids = [str(row[0]) for row in dataset.engine.rows(f"SELECT id FROM {dataset.view} ORDER BY id LIMIT 30")]
+    workspace = Workspace(tmp_path / "workspace")
+    workspace.set_tag("generated", "blurry", ids[:20], True, dataset.file_tag_names)
+    workspace.set_tag("generated", "tag_loud", ids, False, dataset.file_tag_names)
+    workspace.rename_tag("generated", "rare", 'x" OR 1=1 -- renamed', dataset.file_tag_names)
+    workspace.delete_tag("generated", "my tag", dataset.file_tag_names)
+    edited = overlaid(dataset, workspace, "generated")
+    # With leading zeros the ids are "001" to "020": text, not the numbers 1 to 20.
+    assert view_members(edited)["blurry"] == set(ids[:20])
+
+    for suffix in ("csv", "parquet"):
+        path = tmp_path / f"tags.{suffix}"
+        rows = export_tags(edited, path)
+        read_back = load_dataset(dataclasses.replace(config, tags_file=path, tag_columns=[], tag_list_column=None))
+
+        assert rows == sum(len(members) for members in view_members(edited).values())
+        assert tag_numbers(read_back) == tag_numbers(edited)
+        assert view_members(read_back) == {tag: members for tag, members in view_members(edited).items() if members}
