@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import sqlite3
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,9 +213,10 @@ class Workspace:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.path.is_file():
+                self._create_file()
             with contextlib.closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT)) as connection:
-                # WAL is a property of the file: set once, every later connection uses it.
-                connection.execute("PRAGMA journal_mode=WAL")
+                # Adds the tables a file made by an earlier version lacks; waits for other writers.
                 connection.executescript(_SCHEMA)
                 connection.commit()
             self._ready = True
@@ -223,6 +225,38 @@ class Workspace:
                 _("The workspace {file} could not be opened: {reason}.", file=self.path, reason=error),
                 _("Check that the folder exists and that you may write to it, or start the dashboard with another workspace folder (--workspace PATH)."),
             ) from error
+
+    def _create_file(self) -> None:
+        """Build the database under a temporary name and link it into place, complete, unless another writer was first.
+
+        Made in place, a new file is visible before its tables (a reader
+        then fails with "no such table"), and two processes switching it to
+        WAL at once made one fail with "database is locked" at once, without
+        waiting for the busy timeout (seen with Python 3.11's sqlite3).
+        """
+        temporary = self.folder / f".{WORKSPACE_FILE_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            with contextlib.closing(sqlite3.connect(temporary)) as connection:
+                # WAL is a property of the file: set once, every later connection uses it.
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+                connection.commit()
+            try:
+                # A hard link fails when the name exists, so the first writer's file is kept.
+                os.link(temporary, self.path)
+            except FileExistsError:
+                pass
+            except OSError:
+                # NOTE: without hard links (some network or FAT file systems) the file is
+                # made in place, where two first writers at once can still collide.
+                log.info("Workspace %s: no hard links here, creating the file in place", self.path)
+                with contextlib.closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT)) as connection:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.executescript(_SCHEMA)
+                    connection.commit()
+        finally:
+            for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+                leftover.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection | None]:

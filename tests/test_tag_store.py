@@ -433,6 +433,41 @@ def test_threads_lose_no_edit(tmp_path, overlapping):
     assert replay_history(workspace, "data") == final_state(workspace, "data")
 
 
+def test_first_writers_and_readers_at_once(tmp_path):
+    # The race needs a new file each time, so it is tried in several fresh folders.
+    trials, threads_each = 15, 8
+    failures: list[BaseException] = []
+
+    def use(folder: Path, number: int, barrier: threading.Barrier) -> None:
+        own = Workspace(folder, user=f"user{number}")
+        try:
+            barrier.wait()
+            if number % 2:
+                own.set_tag("data", "first", [str(number)], True, ())
+            else:
+                # Readers see no file or a complete one, never a file without its tables.
+                for _ in range(20):
+                    own.change_counter()
+                    own.history("data")
+                    own.tag_edits("data")
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            failures.append(error)
+
+    for trial in range(trials):
+        folder = tmp_path / f"workspace{trial}"
+        barrier = threading.Barrier(threads_each)
+        threads = [threading.Thread(target=use, args=(folder, number, barrier)) for number in range(threads_each)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert Workspace(folder).change_counter() == threads_each // 2
+        assert integrity(folder) == "ok"
+    assert failures == []
+    assert not list(tmp_path.glob("*/.workspace.sqlite.*"))
+
+
 def python_child(script: str, *arguments: str) -> subprocess.Popen:
     """Start a Python process running ``script`` with the repository importable, lines on stdin and stdout."""
     return subprocess.Popen(
