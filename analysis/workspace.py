@@ -388,6 +388,10 @@ class Workspace:
 
     def undo(self, dataset: str) -> Edit | None:
         """Undo the newest edit of ``dataset`` not yet undone, and return it (None when there is none)."""
+        self._check_writable()
+        if not self.path.is_file():
+            # Nothing was saved yet: no edit to undo, and no reason to create the file.
+            return None
         with self._writing() as connection:
             row = connection.execute(
                 "SELECT id, kind, description, changed_by, changed_at FROM edits "

@@ -117,6 +117,7 @@ def test_undo_with_nothing_to_undo(capsys, shop, workspace_folder):
 
     assert code == 0
     assert capsys.readouterr().out == "Nothing to undo for shop.\n"
+    assert not workspace_folder.exists()
 
 
 def test_history_lists_who_and_undo(capsys, shop, workspace_folder):
