@@ -68,6 +68,8 @@ KIND_TAGS = "tags"
 _ASSIGNMENT = "assignment"
 _NAME = "name"
 _HIDDEN = "hidden"
+# A typed HLP value, moved or removed with its tag by a rename or delete.
+_TYPED_HLP = "hlp"
 
 # Edit items loaded per edit for the history; undo always reads them all.
 _HISTORY_ITEMS = 20
@@ -514,7 +516,7 @@ class Workspace:
         return edit
 
     def rename_tag(self, dataset: str, old: str, new: str, file_tags: Collection[str]) -> Edit:
-        """Show the tag ``old`` under the name ``new``, with its examples, as one edit.
+        """Show the tag ``old`` under the name ``new``, with its examples and typed HLP value, as one edit.
 
         A file tag is not changed in its file: it is hidden here and shown
         under the new name. Raises :class:`~analysis.InputError` for an
@@ -539,13 +541,19 @@ class Workspace:
             for example_id, present in _assignments(connection, dataset, old).items():
                 changes[_key(_ASSIGNMENT, old, example_id)] = (present, None)
                 changes[_key(_ASSIGNMENT, new, example_id)] = (None, present)
+            # A typed HLP value follows its tag, as the file's value does.
+            typed = _typed_hlp(connection, dataset, (old, new))
+            if typed.get(old) is not None:
+                changes[_key(_TYPED_HLP, old)] = (typed[old], None)
+            if typed.get(new) != typed.get(old):
+                changes[_key(_TYPED_HLP, new)] = (typed.get(new), typed.get(old))
             edit = self._record(connection, dataset, KIND_TAGS, _("renamed tag {old} to {new}", old=old, new=new), changes)
             _apply_tag_changes(connection, dataset, {key: value for key, (_old, value) in changes.items()}, edit.changed_by, edit.changed_at)
         log.info("Workspace %s: %s renamed tag %s to %s in %s", self.path, self.user, old, new, dataset)
         return edit
 
     def delete_tag(self, dataset: str, tag: str, file_tags: Collection[str]) -> Edit:
-        """Remove the tag ``tag`` and its assignments here, as one edit (a file tag is hidden, its file kept)."""
+        """Remove the tag ``tag``, its assignments and its typed HLP value here, as one edit (a file tag is hidden, its file kept)."""
         self._check_writable()
         with self._writing() as connection:
             names, hidden = _tag_definitions(connection, dataset)
@@ -559,6 +567,10 @@ class Workspace:
                 changes[_key(_HIDDEN, tag)] = (None, True)
             for example_id, present in _assignments(connection, dataset, tag).items():
                 changes[_key(_ASSIGNMENT, tag, example_id)] = (present, None)
+            # Else a tag created later under this name would take the deleted tag's typed HLP.
+            typed = _typed_hlp(connection, dataset, (tag,))
+            if tag in typed:
+                changes[_key(_TYPED_HLP, tag)] = (typed[tag], None)
             edit = self._record(connection, dataset, KIND_TAGS, _("deleted tag {tag}", tag=tag), changes)
             _apply_tag_changes(connection, dataset, {key: value for key, (_old, value) in changes.items()}, edit.changed_by, edit.changed_at)
         log.info("Workspace %s: %s deleted tag %s of %s", self.path, self.user, tag, dataset)
@@ -722,10 +734,16 @@ def _assignments(connection: sqlite3.Connection, dataset: str, tag: str) -> dict
     return {example_id: bool(present) for example_id, present in rows}
 
 
+def _typed_hlp(connection: sqlite3.Connection, dataset: str, tags: Collection[str]) -> dict[str, float]:
+    marks = ", ".join("?" for _tag in tags)
+    rows = connection.execute(f"SELECT tag, value FROM hlp_values WHERE dataset = ? AND tag IN ({marks})", (dataset, *tags)).fetchall()
+    return dict(rows)
+
+
 def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Mapping[str, Any], who: str, when: str) -> None:
     """Write each changed row of the tag tables: None deletes the row, any other value sets it."""
-    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
-    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
+    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: [], _TYPED_HLP: []}
+    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: [], _TYPED_HLP: []}
     for key, value in values.items():
         table, *parts = json.loads(key)
         if value is None:
@@ -734,12 +752,15 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
             written[table].append((dataset, *parts, int(bool(value)), who, when))
         elif table == _NAME:
             written[table].append((dataset, *parts, value["file"], who, when))
+        elif table == _TYPED_HLP:
+            written[table].append((dataset, *parts, float(value), who, when))
         else:
             written[table].append((dataset, *parts, who, when))
     # Deletes first: a rename deletes the old rows and writes new ones in the same edit.
     connection.executemany("DELETE FROM tag_assignments WHERE dataset = ? AND tag = ? AND example_id = ?", deleted[_ASSIGNMENT])
     connection.executemany("DELETE FROM tag_names WHERE dataset = ? AND tag = ?", deleted[_NAME])
     connection.executemany("DELETE FROM hidden_file_tags WHERE dataset = ? AND tag = ?", deleted[_HIDDEN])
+    connection.executemany("DELETE FROM hlp_values WHERE dataset = ? AND tag = ?", deleted[_TYPED_HLP])
     connection.executemany(
         "INSERT INTO tag_assignments (dataset, tag, example_id, present, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (dataset, tag, example_id) DO UPDATE SET present = excluded.present, "
@@ -755,6 +776,10 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
     connection.executemany(
         "INSERT OR REPLACE INTO hidden_file_tags (dataset, tag, changed_by, changed_at) VALUES (?, ?, ?, ?)",
         written[_HIDDEN],
+    )
+    connection.executemany(
+        "INSERT OR REPLACE INTO hlp_values (dataset, tag, value, changed_by, changed_at) VALUES (?, ?, ?, ?, ?)",
+        written[_TYPED_HLP],
     )
 
 

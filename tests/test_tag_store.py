@@ -763,3 +763,28 @@ def test_export_reads_back_as_tags_file(tmp_path, id_text):
         assert rows == sum(len(members) for members in view_members(edited).values())
         assert tag_numbers(read_back) == tag_numbers(edited)
         assert view_members(read_back) == {tag: members for tag, members in view_members(edited).items() if members}
+
+
+def test_typed_hlp_follows_rename_and_delete(tmp_path, speech):
+    dataset, _expected = speech
+    key, file_tags = "speech_commands", dataset.file_tag_names
+    workspace = Workspace(tmp_path)
+    workspace.set_hlp(key, {"car_noise": 0.97, "people_noise": 0.91})
+
+    workspace.rename_tag(key, "car_noise", "engine hum", file_tags)
+
+    assert {tag: typed.value for tag, typed in workspace.hlp_values(key).items()} == {"engine hum": 0.97, "people_noise": 0.91}
+
+    workspace.delete_tag(key, "people_noise", file_tags)
+    workspace.create_tag(key, "people_noise", file_tags)
+
+    assert {tag: typed.value for tag, typed in workspace.hlp_values(key).items()} == {"engine hum": 0.97}
+
+    workspace.undo(key)
+    workspace.undo(key)
+
+    assert {tag: typed.value for tag, typed in workspace.hlp_values(key).items()} == {"engine hum": 0.97, "people_noise": 0.91}
+
+    workspace.undo(key)
+
+    assert {tag: typed.value for tag, typed in workspace.hlp_values(key).items()} == {"car_noise": 0.97, "people_noise": 0.91}
