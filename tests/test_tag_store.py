@@ -38,7 +38,6 @@ from analysis.workspace import Edit, Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEECH = REPO_ROOT / "sample_data" / "speech_commands"
-SPEECH_TAGS = ("car_noise", "people_noise", "low_bandwidth")
 
 HOSTILE_NAMES = ("my tag", 'say "hi"', "it's", "café ☕ ünï", 'x" OR 1=1 --')
 
@@ -137,8 +136,8 @@ def speech() -> tuple[Dataset, ExpectedData]:
 def generated_frames(count: int = 3000, first_id: int = 1, id_text=str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return predictions, metadata (a boolean tag column and a tag list column) and a long tags file.
 
-    Some names appear in the list column and the long file both, so those
-    tags are OR'ed over two forms; the long file has several rows per example.
+    The name "shared" is in the list column and the long file both, so it is
+    OR'ed over two forms. The long file has several rows for some examples.
     """
     generator = np.random.default_rng(7)
     ids = [id_text(first_id + index) for index in range(count)]
@@ -165,8 +164,7 @@ def generated_frames(count: int = 3000, first_id: int = 1, id_text=str) -> tuple
 
 def write_generated(folder: Path, **frame_options) -> DatasetConfig:
     predictions, metadata, long_tags = generated_frames(**frame_options)
-    config = write_dataset_files(folder, predictions, metadata, tags=long_tags, hlp={"rare": 0.99, "tag_loud": 0.9}, tag_list_column="labels")
-    return config
+    return write_dataset_files(folder, predictions, metadata, tags=long_tags, hlp={"rare": 0.99, "tag_loud": 0.9}, tag_list_column="labels")
 
 
 # ---------------------------------------------------------------- round trip and overlay semantics
@@ -231,10 +229,7 @@ def test_speech_edits_match_pandas(tmp_path, speech):
 
 
 def test_generated_integer_ids_match_pandas(tmp_path):
-    predictions, metadata, long_tags = generated_frames(id_text=int)
-    config = write_dataset_files(
-        tmp_path / "data", predictions, metadata, tags=long_tags, hlp={"rare": 0.99, "tag_loud": 0.9}, tag_list_column="labels"
-    )
+    config = write_generated(tmp_path / "data", id_text=int)
     before = file_hashes(config)
     dataset = load_dataset(config)
     expected = ExpectedTags(read_expected(config))
@@ -358,7 +353,7 @@ def test_history_records_who_and_when(tmp_path):
 def replay_history(workspace: Workspace, key: str) -> dict[str, object]:
     """Replay every edit not undone, oldest first, checking that each edit's old values are the state it found.
 
-    Returns the stored rows as the keys of the history; equal to the final
+    Returns the stored rows, keyed as in the history. They equal the final
     state only if no edit was lost, applied twice or interleaved with another.
     """
     state: dict[str, object] = {}
@@ -480,7 +475,7 @@ def python_child(script: str, *arguments: str) -> subprocess.Popen:
     )
 
 
-# Waits for "go" on stdin, then makes COUNT edits, each adding its own tag to a few examples.
+# Waits for "go" on stdin, then makes COUNT edits of the tag "shared", each on an example of its own and one of 0 to 4.
 WRITER_SCRIPT = """
     import sys
     from pathlib import Path
@@ -549,7 +544,7 @@ def earlier_edits(folder: Path) -> Workspace:
 
 
 def wait_for_wal_growth(folder: Path, start: int, growth: int, child: subprocess.Popen) -> None:
-    """Return once the WAL file has grown by ``growth`` bytes, which happens only inside the big transaction."""
+    """Return once the WAL file has grown by ``growth`` bytes (the big transaction is writing) or the child has ended."""
     wal = folder / "workspace.sqlite-wal"
     while child.poll() is None and (wal.stat().st_size if wal.exists() else 0) < start + growth:
         time.sleep(0.01)
@@ -571,7 +566,7 @@ def test_kill_during_big_edit_keeps_all_or_nothing(tmp_path):
     for folder in folders:
         workspace = earlier_edits(folder)
         before[folder] = (stored_state(workspace, "data"), [edit.id for edit in workspace.history("data")])
-    # Started together so that their imports overlap; each writes once told to.
+    # Started together so that their imports overlap. Each writes once it reads "go".
     children = [python_child(BIG_EDIT_SCRIPT, str(folder), str(BIG_EDIT)) for folder in folders]
     for child in children:
         assert child.stdout.readline().strip() == "ready"
@@ -611,11 +606,15 @@ def test_kill_during_big_edit_keeps_all_or_nothing(tmp_path):
             assert (rows, names, hidden) == earlier_state
         outcomes.append(bool(big))
 
+        # A read-only reader (the demo dashboard, summary --workspace) reads the same state.
+        read_only = Workspace(folder, read_only=True).tag_edits("data")
+        assert (read_only.names, read_only.hidden, len(read_only.assignments)) == (names, hidden, len(rows))
+
         # The next writer is not blocked by the killed one.
         assert workspace.set_tag("data", "after", ["1"], True, ()) is not None
         assert workspace.change_counter() == len(earlier_ids) + len(big) + 1
 
-    # Which of the first kills land before the commit depends on the machine's speed; the last always lands after it.
+    # Whether the first kills land before the commit depends on the machine's speed. The last always lands after it.
     assert outcomes[-1] is True
 
 
@@ -645,7 +644,7 @@ def test_kill_between_edits_keeps_saved_ones(tmp_path):
     workspace = Workspace(tmp_path)
     history = workspace.history("data", limit=100_000)
     assert integrity(tmp_path) == "ok"
-    # Every edit reported saved is there; the one running at the kill is there whole or not at all.
+    # Every edit reported saved is there. The one running at the kill is there whole or not at all.
     assert len(history) >= saved + 1
     assert workspace.change_counter() == len(history)
     assert replay_history(workspace, "data") == final_state(workspace, "data")
