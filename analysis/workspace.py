@@ -231,10 +231,10 @@ class Workspace:
     def _create_file(self) -> None:
         """Build the database under a temporary name and link it into place, complete, unless another writer was first.
 
-        Made in place, a new file is visible before its tables (a reader
-        then fails with "no such table"), and two processes switching it to
-        WAL at once made one fail with "database is locked" at once, without
-        waiting for the busy timeout (seen with Python 3.11's sqlite3).
+        A file made in place is visible before its tables, so a reader
+        fails with "no such table". Also, when two connections switched a new
+        file to WAL at once, one failed with "database is locked" without
+        waiting for the busy timeout (seen with SQLite 3.40.1).
         """
         temporary = self.folder / f".{WORKSPACE_FILE_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
