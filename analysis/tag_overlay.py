@@ -92,10 +92,13 @@ def apply_tag_edits(dataset: Dataset, edits: TagEdits) -> Dataset:
     dataset.engine.create_view(view, f"SELECT {select} FROM {source}")
     _drop_old_overlays(dataset.engine, view, table if joined else None)
 
-    hlp = dict(dataset.hlp)
+    # The HLP file names tags: a hidden file tag's value leaves with it, so a
+    # tag created later under that name starts without one, and a renamed tag
+    # takes the value of the file tag it shows.
+    hlp = {name: value for name, value in dataset.hlp.items() if name not in edits.hidden}
     for tag in tags:
         if tag.renamed_from is not None and tag.renamed_from in dataset.hlp:
-            hlp.setdefault(tag.name, dataset.hlp[tag.renamed_from])
+            hlp[tag.name] = dataset.hlp[tag.renamed_from]
     overlaid = dataclasses.replace(
         dataset,
         tags=tags,

@@ -254,6 +254,8 @@ def define_examples_view(
     if config.tags_file is not None:
         join += " LEFT JOIN tl ON p._id = tl._id"
     # Every row of both files once, with the reason it is or is not analysed, so
-    # one pass counts the examples and what was dropped.
-    engine.create_view("example_rows", f"SELECT {', '.join(select)} {join}", params + file_params)
+    # one pass counts the examples and what was dropped. Placeholders bind in
+    # the order of the text: the long-tag names of the select list come before
+    # the attribute and list-column values of the metadata subquery in the join.
+    engine.create_view("example_rows", f"SELECT {', '.join(select)} {join}", file_params + params)
     engine.create_view("examples", f"SELECT {', '.join(columns)} FROM example_rows WHERE row_status = '{STATUS_ANALYSED}'")

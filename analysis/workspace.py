@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import sqlite3
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,8 @@ KIND_TAGS = "tags"
 _ASSIGNMENT = "assignment"
 _NAME = "name"
 _HIDDEN = "hidden"
+# A typed HLP value, moved or removed with its tag by a rename or delete.
+_TYPED_HLP = "hlp"
 
 # Edit items loaded per edit for the history; undo always reads them all.
 _HISTORY_ITEMS = 20
@@ -221,9 +224,10 @@ class Workspace:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.path.is_file():
+                self._create_file()
             with contextlib.closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT)) as connection:
-                # WAL is a property of the file: set once, every later connection uses it.
-                connection.execute("PRAGMA journal_mode=WAL")
+                # Adds the tables a file made by an earlier version lacks; waits for other writers.
                 connection.executescript(_SCHEMA)
                 connection.commit()
             self._ready = True
@@ -232,6 +236,38 @@ class Workspace:
                 _("The workspace {file} could not be opened: {reason}.", file=self.path, reason=error),
                 _("Check that the folder exists and that you may write to it, or start the dashboard with another workspace folder (--workspace PATH)."),
             ) from error
+
+    def _create_file(self) -> None:
+        """Build the database under a temporary name and link it into place, complete, unless another writer was first.
+
+        A file made in place is visible before its tables, so a reader
+        fails with "no such table". Also, when two connections switched a new
+        file to WAL at once, one failed with "database is locked" without
+        waiting for the busy timeout (seen with SQLite 3.40.1).
+        """
+        temporary = self.folder / f".{WORKSPACE_FILE_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            with contextlib.closing(sqlite3.connect(temporary)) as connection:
+                # WAL is a property of the file: set once, every later connection uses it.
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+                connection.commit()
+            try:
+                # A hard link fails when the name exists, so the first writer's file is kept.
+                os.link(temporary, self.path)
+            except FileExistsError:
+                pass
+            except OSError:
+                # NOTE: without hard links (some network or FAT file systems) the file is
+                # made in place, where two first writers at once can still collide.
+                log.info("Workspace %s: no hard links here, creating the file in place", self.path)
+                with contextlib.closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT)) as connection:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.executescript(_SCHEMA)
+                    connection.commit()
+        finally:
+            for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+                leftover.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection | None]:
@@ -363,6 +399,10 @@ class Workspace:
 
     def undo(self, dataset: str) -> Edit | None:
         """Undo the newest edit of ``dataset`` not yet undone, and return it (None when there is none)."""
+        self._check_writable()
+        if not self.path.is_file():
+            # Nothing was saved yet: no edit to undo, and no reason to create the file.
+            return None
         with self._writing() as connection:
             row = connection.execute(
                 "SELECT id, kind, description, changed_by, changed_at FROM edits "
@@ -485,7 +525,7 @@ class Workspace:
         return edit
 
     def rename_tag(self, dataset: str, old: str, new: str, file_tags: Collection[str]) -> Edit:
-        """Show the tag ``old`` under the name ``new``, with its examples, as one edit.
+        """Show the tag ``old`` under the name ``new``, with its examples and typed HLP value, as one edit.
 
         A file tag is not changed in its file: it is hidden here and shown
         under the new name. Raises :class:`~analysis.InputError` for an
@@ -510,13 +550,19 @@ class Workspace:
             for example_id, present in _assignments(connection, dataset, old).items():
                 changes[_key(_ASSIGNMENT, old, example_id)] = (present, None)
                 changes[_key(_ASSIGNMENT, new, example_id)] = (None, present)
+            # A typed HLP value follows its tag, as the file's value does.
+            typed = _typed_hlp(connection, dataset, (old, new))
+            if typed.get(old) is not None:
+                changes[_key(_TYPED_HLP, old)] = (typed[old], None)
+            if typed.get(new) != typed.get(old):
+                changes[_key(_TYPED_HLP, new)] = (typed.get(new), typed.get(old))
             edit = self._record(connection, dataset, KIND_TAGS, _("renamed tag {old} to {new}", old=old, new=new), changes)
             _apply_tag_changes(connection, dataset, {key: value for key, (_old, value) in changes.items()}, edit.changed_by, edit.changed_at)
         log.info("Workspace %s: %s renamed tag %s to %s in %s", self.path, self.user, old, new, dataset)
         return edit
 
     def delete_tag(self, dataset: str, tag: str, file_tags: Collection[str]) -> Edit:
-        """Remove the tag ``tag`` and its assignments here, as one edit (a file tag is hidden, its file kept)."""
+        """Remove the tag ``tag``, its assignments and its typed HLP value here, as one edit (a file tag is hidden, its file kept)."""
         self._check_writable()
         with self._writing() as connection:
             names, hidden = _tag_definitions(connection, dataset)
@@ -530,6 +576,10 @@ class Workspace:
                 changes[_key(_HIDDEN, tag)] = (None, True)
             for example_id, present in _assignments(connection, dataset, tag).items():
                 changes[_key(_ASSIGNMENT, tag, example_id)] = (present, None)
+            # Else a tag created later under this name would take the deleted tag's typed HLP.
+            typed = _typed_hlp(connection, dataset, (tag,))
+            if tag in typed:
+                changes[_key(_TYPED_HLP, tag)] = (typed[tag], None)
             edit = self._record(connection, dataset, KIND_TAGS, _("deleted tag {tag}", tag=tag), changes)
             _apply_tag_changes(connection, dataset, {key: value for key, (_old, value) in changes.items()}, edit.changed_by, edit.changed_at)
         log.info("Workspace %s: %s deleted tag %s of %s", self.path, self.user, tag, dataset)
@@ -693,10 +743,16 @@ def _assignments(connection: sqlite3.Connection, dataset: str, tag: str) -> dict
     return {example_id: bool(present) for example_id, present in rows}
 
 
+def _typed_hlp(connection: sqlite3.Connection, dataset: str, tags: Collection[str]) -> dict[str, float]:
+    marks = ", ".join("?" for _tag in tags)
+    rows = connection.execute(f"SELECT tag, value FROM hlp_values WHERE dataset = ? AND tag IN ({marks})", (dataset, *tags)).fetchall()
+    return dict(rows)
+
+
 def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Mapping[str, Any], who: str, when: str) -> None:
     """Write each changed row of the tag tables: None deletes the row, any other value sets it."""
-    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
-    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
+    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: [], _TYPED_HLP: []}
+    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: [], _TYPED_HLP: []}
     for key, value in values.items():
         table, *parts = json.loads(key)
         if value is None:
@@ -705,12 +761,15 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
             written[table].append((dataset, *parts, int(bool(value)), who, when))
         elif table == _NAME:
             written[table].append((dataset, *parts, value["file"], who, when))
+        elif table == _TYPED_HLP:
+            written[table].append((dataset, *parts, float(value), who, when))
         else:
             written[table].append((dataset, *parts, who, when))
     # Deletes first: a rename deletes the old rows and writes new ones in the same edit.
     connection.executemany("DELETE FROM tag_assignments WHERE dataset = ? AND tag = ? AND example_id = ?", deleted[_ASSIGNMENT])
     connection.executemany("DELETE FROM tag_names WHERE dataset = ? AND tag = ?", deleted[_NAME])
     connection.executemany("DELETE FROM hidden_file_tags WHERE dataset = ? AND tag = ?", deleted[_HIDDEN])
+    connection.executemany("DELETE FROM hlp_values WHERE dataset = ? AND tag = ?", deleted[_TYPED_HLP])
     connection.executemany(
         "INSERT INTO tag_assignments (dataset, tag, example_id, present, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (dataset, tag, example_id) DO UPDATE SET present = excluded.present, "
@@ -726,6 +785,10 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
     connection.executemany(
         "INSERT OR REPLACE INTO hidden_file_tags (dataset, tag, changed_by, changed_at) VALUES (?, ?, ?, ?)",
         written[_HIDDEN],
+    )
+    connection.executemany(
+        "INSERT OR REPLACE INTO hlp_values (dataset, tag, value, changed_by, changed_at) VALUES (?, ?, ?, ?, ?)",
+        written[_TYPED_HLP],
     )
 
 
