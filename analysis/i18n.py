@@ -57,13 +57,17 @@ def _(message: str, /, **params: object) -> str:
 
 
 def ngettext(singular: str, plural: str, count: int, /, **params: object) -> str:
-    """Translate the singular or plural form for ``count``, and fill ``{count}`` and ``params``."""
+    """Translate the singular or plural form for ``count``, and fill ``{count}`` and ``params``.
+
+    A ``count`` in ``params`` replaces the number in the text, for a count
+    formatted with thousands separators.
+    """
     translations = _active.get()
     if translations is None:
         text = singular if count == 1 else plural
     else:
         text = translations.ngettext(singular, plural, count)
-    return text.format(count=count, **params)
+    return text.format(**{"count": count, **params})
 
 
 def N_(message: str) -> str:

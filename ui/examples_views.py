@@ -140,7 +140,7 @@ def show_table(context: PageContext, page: ExamplePage, query: ExampleQuery, col
             config[key] = st.column_config.Column(key)
 
     # A new key per query and page starts with no selection, because row positions change meaning.
-    key = _table_key(context, query, columns)
+    key = _table_key(context, query, columns, page)
     st.dataframe(frame, hide_index=True, column_config=config, on_select="rerun", selection_mode="multi-row", key=key)
     return key
 
@@ -157,8 +157,10 @@ def _outcome_column(key: str) -> Any:
     return labels[key]
 
 
-def _table_key(context: PageContext, query: ExampleQuery, columns: list[str]) -> str:
-    text = repr((_cache_key(context), query, columns))
+def _table_key(context: PageContext, query: ExampleQuery, columns: list[str], page: ExamplePage) -> str:
+    # The rows shown, not the workspace counter, decide whether a selection still holds:
+    # tagging the selected rows keeps them selected unless it changes which rows the page lists.
+    text = repr((str(context.folder), filter_key(context.example_filter), query, columns, [str(value) for value in page.frame["id"]]))
     return f"{_TABLE_KEY}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
 
 

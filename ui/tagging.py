@@ -19,6 +19,7 @@ from analysis.model import Tag
 from analysis.tag_export import export_bytes, tags_long_query
 from analysis.tag_overlay import MARK_ADDED, MARK_REMOVED, example_tag_marks
 from ui.errors import escape_markdown
+from ui.formatting import count as format_count
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
 from ui.workspace import WorkspaceState
@@ -59,8 +60,8 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
         st.markdown("**" + _("Tag examples") + "**")
         show_message(_MESSAGE_KEY)
         targets = {
-            "selected": ngettext("the {count} selected example", "the {count} selected examples", len(selected_ids)),
-            "matching": ngettext("all {count} matching example", "all {count} matching examples", matching_count),
+            "selected": ngettext("the {count} selected example", "the {count} selected examples", len(selected_ids), count=format_count(len(selected_ids))),
+            "matching": ngettext("all {count} matching example", "all {count} matching examples", matching_count, count=format_count(matching_count)),
         }
         target = st.radio(_("Apply to"), list(targets), format_func=targets.get, horizontal=True, key="tagging_target")
         names = [tag.name for tag in context.dataset.tags]
