@@ -22,7 +22,7 @@ from ui.errors import escape_markdown
 from ui.formatting import count as format_count
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
-from ui.workspace import WorkspaceState
+from ui.workspace import WorkspaceState, undo_last_edit
 
 _MESSAGE_KEY = "tagging_message"
 _PENDING_KEY = "tagging_pending"
@@ -97,7 +97,7 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
             on_click=_set_tag,
             args=(state, file_tags, ids, False),
         )
-        undo.button(_("Undo the last edit"), key="tagging_undo", disabled=context.demo, on_click=_undo, args=(state,))
+        undo.button(_("Undo the last edit"), key="tagging_undo", disabled=context.demo, on_click=undo_last_edit, args=(state, _MESSAGE_KEY))
         if context.demo:
             st.caption(_("Read-only demo: tags cannot be edited."))
         elif count == 0:
@@ -117,18 +117,6 @@ def _set_tag(state: WorkspaceState, file_tags: tuple[str, ...], ids: Callable[[]
         set_message(_MESSAGE_KEY, "info", _("Nothing changed: the examples already were as asked."))
     else:
         set_message(_MESSAGE_KEY, "success", _("Saved: {description}.", description=edit.description))
-
-
-def _undo(state: WorkspaceState, key: str = _MESSAGE_KEY) -> None:
-    try:
-        edit = state.workspace.undo(state.dataset)
-    except AnalysisError as error:
-        set_error(key, error)
-        return
-    if edit is None:
-        set_message(key, "info", _("There is no edit to undo."))
-    else:
-        set_message(key, "success", _("Undid: {description} (by {who}).", description=edit.description, who=edit.changed_by))
 
 
 def show_example_tags(context: PageContext, example_id: object) -> None:

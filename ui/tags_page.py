@@ -11,7 +11,6 @@ them to the file; in demo mode every edit widget is disabled.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -20,7 +19,7 @@ import streamlit as st
 from analysis import AnalysisError
 from analysis.charts import tag_accuracy_hlp_figure, tag_share_figure
 from analysis.i18n import N_, _
-from analysis.workspace import KIND_HLP, NEW_HLP_FILE_NAME, Edit, TypedValue
+from analysis.workspace import KIND_HLP, NEW_HLP_FILE_NAME, TypedValue
 from ui.errors import escape_markdown
 from ui.formatting import (
     interval,
@@ -34,7 +33,7 @@ from ui.formatting import (
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
-from ui.workspace import WorkspaceState, edit_history
+from ui.workspace import WorkspaceState, describe_changes, edit_history, time_text, undo_last_edit
 
 SORT = "sort"
 ORDER = "order"
@@ -228,7 +227,7 @@ def show_hlp_editor(context: PageContext, summary: dict[str, Any], state: Worksp
         )
 
     undo, reset, save = st.columns(3)
-    undo.button(_("Undo the last edit"), disabled=context.demo, on_click=_undo, args=(state,), key="tags_undo")
+    undo.button(_("Undo the last edit"), disabled=context.demo, on_click=undo_last_edit, args=(state, _MESSAGE_KEY), key="tags_undo")
     reset.button(
         _("Use the file values"),
         disabled=context.demo or not state.typed_hlp,
@@ -296,18 +295,6 @@ def _reset(state: WorkspaceState) -> None:
     _set_message("success", _("Removed the typed HLP values: the HLP file's values are used again."))
 
 
-def _undo(state: WorkspaceState) -> None:
-    try:
-        edit = state.workspace.undo(state.dataset)
-    except AnalysisError as error:
-        _set_error(error)
-        return
-    if edit is None:
-        _set_message("info", _("There is no edit to undo."))
-    else:
-        _set_message("success", _("Undid the edit of {when} by {who}: {changes}.", when=_time_text(edit.changed_at), who=edit.changed_by, changes=describe_changes(edit)))
-
-
 def _save(state: WorkspaceState, context: PageContext) -> None:
     try:
         saved = state.workspace.save_hlp_file(state.dataset, context.dataset.config, context.dataset.hlp)
@@ -329,24 +316,6 @@ def _save(state: WorkspaceState, context: PageContext) -> None:
         _set_message("success", _("Wrote {count} HLP values to {file}.", count=len(saved.values), file=str(saved.path)))
 
 
-def describe_changes(edit: Edit) -> str:
-    """Say what an edit changed: each HLP value from old to new, or the description of a tag edit."""
-    if edit.kind != KIND_HLP:
-        return edit.description
-    return ", ".join(
-        _("{tag} from {old} to {new}", tag=tag, old=_hlp_text(old), new=_hlp_text(new)) for tag, (old, new) in edit.changes.items()
-    )
-
-
-def _hlp_text(value: float | None) -> str:
-    return _("the file value") if value is None else percent(value)
-
-
-def _time_text(moment: str) -> str:
-    """Format an ISO 8601 UTC time stamp of the workspace as minutes, for example "2026-12-04 22:21 UTC"."""
-    return _("{time:%Y-%m-%d %H:%M} UTC", time=datetime.fromisoformat(moment))
-
-
 def _show_history(state: WorkspaceState) -> None:
     history = edit_history(state)
     if not history:
@@ -357,15 +326,15 @@ def _show_history(state: WorkspaceState) -> None:
             if edit.kind == KIND_HLP:
                 line = _(
                     "{when}, {who}: {changes} ({description})",
-                    when=_time_text(edit.changed_at),
+                    when=time_text(edit.changed_at),
                     who=edit.changed_by,
                     changes=describe_changes(edit),
                     description=edit.description,
                 )
             else:
-                line = _("{when}, {who}: {description}", when=_time_text(edit.changed_at), who=edit.changed_by, description=edit.description)
+                line = _("{when}, {who}: {description}", when=time_text(edit.changed_at), who=edit.changed_by, description=edit.description)
             if edit.undone_at is not None:
-                line += " " + _("undone by {who} at {when}", who=edit.undone_by, when=_time_text(edit.undone_at))
+                line += " " + _("undone by {who} at {when}", who=edit.undone_by, when=time_text(edit.undone_at))
             lines.append("- " + escape_markdown(line))
         st.markdown("\n".join(lines))
 

@@ -1,4 +1,4 @@
-"""The workspace in the dashboard: the shared handle, typed HLP values and the HLP every page uses.
+"""The workspace in the dashboard: the shared handle, its edits (typed HLP values, tag edits), undo, and the HLP every page uses.
 
 Pages compute with the HLP file's values with the typed ones on top, or None
 when nothing is typed, so pages without edits share the summary cache of the
@@ -10,17 +10,21 @@ into ``PageContext.workspace`` and ``PageContext.hlp``, which
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
 
+from analysis import AnalysisError
 from analysis.errors import ConfigError
 from analysis.i18n import _
-from analysis.workspace import Edit, TagEdits, TypedValue, Workspace, current_user
+from analysis.workspace import KIND_HLP, Edit, TagEdits, TypedValue, Workspace, current_user
 from ui.data import workspace_folder
 from ui.errors import show_error, stop_on_analysis_error
+from ui.formatting import percent
+from ui.messages import set_error, set_message
 
 
 @dataclass(frozen=True)
@@ -124,3 +128,41 @@ def _stop_on_unreadable(workspace: Workspace, error: sqlite3.Error) -> NoReturn:
             _("Move the file away to start an empty workspace, or start the dashboard with another workspace folder (--workspace PATH)."),
         )
     )
+
+
+# Describing and undoing edits ------------------------------------------------------------
+
+
+def describe_changes(edit: Edit) -> str:
+    """Say what an edit changed: each HLP value from old to new, or the description of a tag edit."""
+    if edit.kind != KIND_HLP:
+        return edit.description
+    return ", ".join(
+        _("{tag} from {old} to {new}", tag=tag, old=_hlp_text(old), new=_hlp_text(new)) for tag, (old, new) in edit.changes.items()
+    )
+
+
+def _hlp_text(value: float | None) -> str:
+    return _("the file value") if value is None else percent(value)
+
+
+def time_text(moment: str) -> str:
+    """Format an ISO 8601 UTC time stamp of the workspace as minutes, for example "2026-12-04 22:21 UTC"."""
+    return _("{time:%Y-%m-%d %H:%M} UTC", time=datetime.fromisoformat(moment))
+
+
+def undo_last_edit(state: WorkspaceState, message_key: str) -> None:
+    """Undo the newest edit of the page's dataset (widget callback) and keep a message saying what was undone."""
+    try:
+        edit = state.workspace.undo(state.dataset)
+    except AnalysisError as error:
+        set_error(message_key, error)
+        return
+    if edit is None:
+        set_message(message_key, "info", _("There is no edit to undo."))
+    else:
+        set_message(
+            message_key,
+            "success",
+            _("Undid the edit of {when} by {who}: {changes}.", when=time_text(edit.changed_at), who=edit.changed_by, changes=describe_changes(edit)),
+        )
