@@ -47,7 +47,8 @@ def apply_tag_edits(dataset: Dataset, edits: TagEdits) -> Dataset:
     file_tags = {tag.name: tag for tag in dataset.tags_from_files}
     next_alias = len(file_tags)
 
-    # (tag, column expression over the file view e and the assignments o) in display order.
+    # The shown tags in display order, and each one's value in the files as an
+    # expression over the file view ``e``: its own column, its source's column when renamed, or false.
     tags: list[Tag] = []
     expressions: dict[str, str] = {}
     for tag in file_tags.values():
