@@ -39,7 +39,14 @@ SHOTS = [
     ("slices.png", "/Slices?dataset=speech_commands&attribute=accent&value=irish"),
     ("tags.png", "/Tags?dataset=speech_commands"),
     ("what_if.png", "/What_if?dataset=speech_commands&tags=car_noise&tags=low_bandwidth"),
+    ("examples.png", "/Examples?dataset=digits&outcome=errors&columns=id&columns=image&columns=label&columns=prediction&columns=score&columns=tags"),
+    ("label_errors.png", "/Label_errors?dataset=digits"),
 ]
+# What each page shows once it has drawn: a chart, or the first table for pages without one.
+READY = {
+    "examples.png": '[data-testid="stDataFrame"] canvas',
+    "label_errors.png": '[data-testid="stDataFrame"] canvas',
+}
 
 VIEWPORT = {"width": 1400, "height": 1800}
 
@@ -85,7 +92,7 @@ def main() -> int:
             page = browser.new_page(viewport=VIEWPORT)
             for name, link in SHOTS:
                 page.goto(f"http://127.0.0.1:{port}{link}")
-                page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+                page.wait_for_selector(READY.get(name, ".js-plotly-plot .main-svg"), timeout=60_000)
                 # Charts animate in and fonts load after the first paint.
                 page.wait_for_timeout(2_000)
                 page.screenshot(path=str(OUTPUT / name))
