@@ -8,7 +8,16 @@ from analysis import AnalysisError
 from analysis.i18n import _
 from analysis.label_errors import check_probabilities
 from ui.errors import escape_markdown
-from ui.label_errors_page import explain_method, flagged_toggle, ranking, read_settings, show_ranking, show_tag_button, show_totals
+from ui.label_errors_page import (
+    explain_method,
+    flagged_toggle,
+    ranking,
+    read_settings,
+    show_ranking,
+    show_selected,
+    show_tag_button,
+    show_totals,
+)
 from ui.page import show_filter_banner, start_page
 
 
@@ -26,8 +35,9 @@ def main() -> None:
     flagged_toggle(flagged_only)
     result, page = ranking(context, flagged_only, page)
     show_totals(result)
-    show_ranking(result, page)
+    frame = show_ranking(result, page)
     show_tag_button(context, top, flagged_only, result)
+    show_selected(context, frame, page)
 
 
 main()

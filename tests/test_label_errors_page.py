@@ -154,3 +154,15 @@ def test_cifar10_top_300_holds_the_confirmed_errors(tmp_path, monkeypatch, works
     assert len(confirmed & {int(value) for value in tagged["example_id"]}) == 22
     both = run(TAGS_PAGE, "cifar10", keep=[f"tag:{TAG}", "tag:tag_label_error_confirmed"])
     assert any("22 of 10,000 examples" in message.value for message in both.info)
+
+
+def test_detail_shows_top_example_with_its_image():
+    expected = normalized_margin_ranking(SAMPLE_DATA / "digits")
+    top = str(expected["id"][0])
+
+    app = run(PAGE, "digits")
+
+    assert any(heading.value == f"Example {top}" for heading in app.subheader)
+    images = app.get("image")
+    assert len(images) == 1
+    assert images[0].proto.imgs[0].caption == f"image: images/{int(top):04d}.png"

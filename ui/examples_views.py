@@ -203,6 +203,11 @@ def show_detail(context: PageContext, page: ExamplePage, selected: list[Any], me
         st.caption(_("Select rows in the table to see one of them here. Until then, this is the first example of the page."))
     elif len(selected) > 1:
         st.caption(_("The first of the {count} selected examples.", count=count(len(selected))))
+    show_example_detail(context, example_id, media)
+
+
+def show_example_detail(context: PageContext, example_id: Any, media: dict[str, str]) -> None:
+    """Show one example in full: its outcome, its tags with where they come from, its media and every column."""
     with stop_on_analysis_error():
         detail = example_detail(context.dataset, _plain(example_id))
     if detail is None:

@@ -19,6 +19,7 @@ from analysis.label_errors import DEFAULT_LIMIT, SuspectedLabelErrors, suspected
 from analysis.model import Dataset
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
+from ui.examples_views import media_columns, show_example_detail
 from ui.formatting import count
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
@@ -131,7 +132,9 @@ def show_ranking(result: SuspectedLabelErrors, page: int) -> pd.DataFrame:
             "flagged": st.column_config.CheckboxColumn(_("flagged")),
             "confident_label": _("confident label"),
         },
-        key="label_errors_table",
+        key=f"label_errors_table:{page}",
+        on_select="rerun",
+        selection_mode="single-row",
     )
     st.number_input(
         _("Page (of {pages})", pages=pages),
@@ -143,6 +146,19 @@ def show_ranking(result: SuspectedLabelErrors, page: int) -> pd.DataFrame:
         on_change=_store_page,
     )
     return frame
+
+
+def show_selected(context: PageContext, frame: pd.DataFrame, page: int) -> None:
+    """Show the selected example of the ranking in full (the first of the page until one is selected), with its media."""
+    if frame.empty:
+        return
+    state = st.session_state.get(f"label_errors_table:{page}")
+    rows = [row for row in state["selection"]["rows"] if 0 <= row < len(frame)] if state else []
+    example_id = frame["id"].iloc[rows[0] if rows else 0]
+    st.subheader(_("Example {id}", id=escape_markdown(str(example_id))))
+    if not rows:
+        st.caption(_("Select a row of the ranking to see it here. Until then, this is the first example of the page."))
+    show_example_detail(context, example_id.item() if hasattr(example_id, "item") else example_id, media_columns(context))
 
 
 def _store_page() -> None:
