@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from analysis.config import DatasetConfig
@@ -24,7 +25,7 @@ from analysis.i18n import _, ngettext
 from analysis.model import Dataset
 from analysis.tag_export import export_tags
 from analysis.tag_overlay import apply_tag_edits, known_example_ids
-from analysis.workspace import DEFAULT_WORKSPACE_NAME, Edit, Workspace
+from analysis.workspace import DEFAULT_WORKSPACE_NAME, WORKSPACE_VARIABLE, Edit, Workspace
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -61,13 +62,21 @@ def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workspace",
         type=Path,
-        help=_("workspace folder of the dashboard (default: .workspace beside the dataset folder, as the dashboard uses)"),
+        help=_("workspace folder of the dashboard (default: ERROR_ANALYSIS_WORKSPACE if set, else .workspace beside the dataset folder, as the dashboard uses)"),
     )
 
 
-def default_workspace_folder(config: DatasetConfig) -> Path:
-    """Return the folder the dashboard uses for a dataset when its data root is the dataset folder's parent."""
+def default_workspace_folder(config: DatasetConfig, environment: Mapping[str, str] | None = None) -> Path:
+    """Return the workspace folder when --workspace is not given.
+
+    That is the folder named by ``ERROR_ANALYSIS_WORKSPACE``, as for the
+    dashboard, else ``.workspace`` in the dataset folder's parent: the
+    dashboard's folder when its data root is that parent.
+    """
     dataset_key(config, "--workspace")
+    environment = os.environ if environment is None else environment
+    if environment.get(WORKSPACE_VARIABLE):
+        return Path(environment[WORKSPACE_VARIABLE])
     return config.source.parent.parent / DEFAULT_WORKSPACE_NAME
 
 

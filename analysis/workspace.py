@@ -58,6 +58,8 @@ WORKSPACE_FILE_NAME = "workspace.sqlite"
 # Folder of the workspace under the data root (the folder holding the dataset
 # folders) when none is given; hidden, so it is not listed as a dataset.
 DEFAULT_WORKSPACE_NAME = ".workspace"
+# Environment variable naming the workspace folder, read by the dashboard and the command line.
+WORKSPACE_VARIABLE = "ERROR_ANALYSIS_WORKSPACE"
 # File written beside the dataset file when a dataset has no HLP file yet.
 NEW_HLP_FILE_NAME = "hlp.csv"
 
@@ -485,14 +487,18 @@ class Workspace:
         already matches are skipped; returns None when nothing changed.
         """
         self._check_writable()
-        tag = _check_tag_name(tag)
+        requested = tag
+        tag = tag.strip() if isinstance(tag, str) else tag
         ids = list(dict.fromkeys(_id_text(example_id) for example_id in example_ids))
         with self._writing() as connection:
             names, hidden = _tag_definitions(connection, dataset)
             changes: dict[str, tuple[Any, Any]] = {}
-            if tag not in _effective_tags(file_tags, names, hidden):
+            existing = _effective_tags(file_tags, names, hidden)
+            if tag not in existing:
+                # Only a new name is checked: a tag read from a file keeps the name the file gives it.
+                tag = check_new_tag_name(requested, existing)
                 if not present:
-                    raise _unknown_tag(tag, _effective_tags(file_tags, names, hidden))
+                    raise _unknown_tag(tag, existing)
                 changes[_key(_NAME, tag)] = (None, {"file": None})
             current = _assignments(connection, dataset, tag)
             for example_id in ids:
@@ -538,7 +544,8 @@ class Workspace:
             existing = _effective_tags(file_tags, names, hidden)
             if old not in existing:
                 raise _unknown_tag(old, existing)
-            _check_free(new, existing)
+            # The tag itself does not count: renaming "Blurry" to "blurry" is allowed.
+            _check_free(new, [name for name in existing if name != old])
             changes: dict[str, tuple[Any, Any]] = {}
             if old in names:
                 source = names[old]
@@ -796,22 +803,44 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
 MAX_TAG_NAME = 100
 
 
+# Joins the tags of an example in exported lists and in tag list columns, so no tag name may hold it.
+TAG_SEPARATOR = ";"
+
+
+def check_new_tag_name(tag: object, existing: Collection[str]) -> str:
+    """Return ``tag`` without surrounding spaces if it can name a new tag next to ``existing``; raise :class:`~analysis.InputError` if not."""
+    name = _check_tag_name(tag)
+    _check_free(name, existing)
+    return name
+
+
 def _check_tag_name(tag: object) -> str:
     """Return the tag name without surrounding spaces, or raise when it cannot be a tag name."""
     name = tag.strip() if isinstance(tag, str) else ""
-    if not name or len(name) > MAX_TAG_NAME or any(ord(character) < 32 for character in name):
+    if not name or len(name) > MAX_TAG_NAME or any(ord(character) < 32 for character in name) or TAG_SEPARATOR in name:
         raise InputError(
             _("{tag!r} cannot be a tag name.", tag=tag),
-            _("Give a name of 1 to {limit} characters without line breaks, for example blurry or car_noise.", limit=MAX_TAG_NAME),
+            _(
+                "Give a name of 1 to {limit} characters without line breaks or '{separator}', for example blurry or car_noise.",
+                limit=MAX_TAG_NAME,
+                separator=TAG_SEPARATOR,
+            ),
         )
     return name
 
 
 def _check_free(tag: str, existing: Collection[str]) -> None:
-    if tag in existing:
+    """Raise when a tag of ``existing`` has the name ``tag``, ignoring case: tags differing only in case are easily mixed up."""
+    taken = next((name for name in existing if name.casefold() == tag.casefold()), None)
+    if taken == tag:
         raise InputError(
             _("There is already a tag named '{tag}'.", tag=tag),
             _("Choose another name, or add the examples to the existing tag."),
+        )
+    if taken is not None:
+        raise InputError(
+            _("The name '{tag}' differs from the existing tag '{existing}' only in case.", tag=tag, existing=taken),
+            _("Use the existing tag, or choose a name that differs in more than case."),
         )
 
 

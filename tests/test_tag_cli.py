@@ -12,7 +12,7 @@ import pytest
 from oracle import write_dataset_files
 
 from analysis.cli import main
-from analysis.workspace import Workspace
+from analysis.workspace import WORKSPACE_VARIABLE, Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,13 +144,28 @@ def test_history_of_empty_workspace(capsys, shop, workspace_folder):
     assert capsys.readouterr().out == f"No edits of shop in {workspace_folder}.\n"
 
 
-def test_default_workspace_beside_dataset_folder(capsys, shop):
+def test_default_workspace_beside_dataset_folder(capsys, shop, monkeypatch):
+    monkeypatch.delenv(WORKSPACE_VARIABLE, raising=False)
+
     code = main(["tag", "--config", str(shop), "--add", "blurry", "--ids", "s03"])
 
     assert code == 0
     default = shop.parent.parent / ".workspace"
     assert "blurry" in Workspace(default).tag_edits("shop").names
     assert capsys.readouterr().out.startswith(f"Saved edit 1 in {default}:")
+
+
+def test_default_workspace_from_environment(capsys, shop, monkeypatch, tmp_path):
+    # The dashboard started with ERROR_ANALYSIS_WORKSPACE: the command edits that workspace too.
+    shared = tmp_path / "served"
+    monkeypatch.setenv(WORKSPACE_VARIABLE, str(shared))
+
+    code = main(["tag", "--config", str(shop), "--add", "blurry", "--ids", "s03"])
+
+    assert code == 0
+    assert "blurry" in Workspace(shared).tag_edits("shop").names
+    assert not (shop.parent.parent / ".workspace").exists()
+    assert capsys.readouterr().out.startswith(f"Saved edit 1 in {shared}:")
 
 
 # ---------------------------------------------------------------- JSON output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -34,6 +35,7 @@ from analysis.dataset import load_dataset
 from analysis.model import Dataset
 from analysis.tag_export import export_tags
 from analysis.tag_overlay import apply_tag_edits
+from analysis.errors import InputError
 from analysis.workspace import Edit, Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -787,3 +789,44 @@ def test_typed_hlp_follows_rename_and_delete(tmp_path, speech):
     workspace.undo(key)
 
     assert {tag: typed.value for tag, typed in workspace.hlp_values(key).items()} == {"car_noise": 0.97, "people_noise": 0.91}
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("CAR_NOISE", "differs from the existing tag 'car_noise' only in case"),
+        ("bad;name", "cannot be a tag name"),
+        ("car_noise", "There is already a tag named 'car_noise'"),
+    ],
+)
+def test_new_tag_name_rejected(tmp_path, name, message):
+    workspace = Workspace(tmp_path)
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        workspace.create_tag("speech_commands", name, ("car_noise", "people_noise"))
+
+    assert workspace.change_counter() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("CAR_NOISE", "differs from the existing tag 'car_noise' only in case"),
+        ("bad;name", "cannot be a tag name"),
+    ],
+)
+def test_tagging_with_new_bad_name_rejected(tmp_path, name, message):
+    workspace = Workspace(tmp_path)
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        workspace.set_tag("speech_commands", name, ["utt_00001"], True, ("car_noise", "people_noise"))
+
+    assert workspace.change_counter() == 0
+
+
+def test_rename_may_change_case_only(tmp_path):
+    workspace = Workspace(tmp_path)
+
+    workspace.rename_tag("speech_commands", "car_noise", "Car_Noise", ("car_noise", "people_noise"))
+
+    assert workspace.tag_edits("speech_commands").names == {"Car_Noise": "car_noise"}

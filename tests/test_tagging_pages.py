@@ -213,3 +213,42 @@ def test_examples_page_with_nothing_selected_cannot_tag_selection():
 
     assert app.button(key="tagging_add").disabled
     assert any("Select rows in the table" in caption.value for caption in app.caption)
+
+
+def test_add_needs_a_chosen_tag():
+    app = run(EXAMPLES_PAGE, "speech_commands", label="yes", prediction="no")
+    app.radio(key="tagging_target").set_value("matching").run()
+
+    assert app.selectbox(key="tagging_tag").value is None
+    assert app.button(key="tagging_add").disabled
+
+    app.selectbox(key="tagging_tag").set_value("car_noise").run()
+
+    assert not app.button(key="tagging_add").disabled
+    assert app.radio(key="tagging_target").value == "matching"
+
+
+def test_rename_to_taken_name_is_refused_before_confirmation(workspace_folder):
+    app = run(TAGS_PAGE, "speech_commands")
+    app.selectbox(key="tagging_rename_old").set_value("people_noise")
+    app.text_input(key="tagging_rename_new").set_value("CAR_NOISE")
+    app.button(key="tagging_rename").click().run()
+
+    assert not app.warning
+    assert any("differs from the existing tag 'car\\_noise' only in case" in message.value for message in app.error)
+    assert not (workspace_folder / "workspace.sqlite").exists()
+
+
+def test_pending_delete_dropped_when_tag_is_gone(workspace_folder):
+    Workspace(workspace_folder).create_tag("speech_commands", "blurry", FILE_TAGS)
+    app = run(TAGS_PAGE, "speech_commands")
+    app.selectbox(key="tagging_delete_tag").set_value("blurry")
+    app.button(key="tagging_delete").click().run()
+    assert any("Delete the tag blurry" in warning.value for warning in app.warning)
+
+    # Another tab undoes the creation before this one confirms.
+    Workspace(workspace_folder).undo("speech_commands")
+    app.run()
+
+    assert not app.warning
+    assert "blurry" not in tag_table(app).index

@@ -34,14 +34,13 @@ from analysis.config import find_dataset_file
 from analysis.filters import ExampleFilter, parse_filter
 from analysis.i18n import _
 from analysis.tag_overlay import apply_tag_edits
-from analysis.workspace import DEFAULT_WORKSPACE_NAME, TagEdits
+from analysis.workspace import DEFAULT_WORKSPACE_NAME, WORKSPACE_VARIABLE, TagEdits
 
 DATA_ROOT_ARGUMENT = "--data-root"
 DATA_ROOT_VARIABLE = "ERROR_ANALYSIS_DATA_ROOT"
 DEMO_ARGUMENT = "--demo"
 DEMO_VARIABLE = "ERROR_ANALYSIS_DEMO"
 WORKSPACE_ARGUMENT = "--workspace"
-WORKSPACE_VARIABLE = "ERROR_ANALYSIS_WORKSPACE"
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
 
 # Each cached dataset keeps a DuckDB connection whose views read the files on

@@ -294,6 +294,8 @@ def show_export(context: PageContext, query: ExampleQuery, columns: list[str], t
             mime=EXPORT_FORMATS[file_format],
             icon=":material/download:",
             key=f"examples_export_{file_format}",
+            # A rerun would replace the file the other button points at while it downloads.
+            on_click="ignore",
         )
 
 

@@ -18,6 +18,7 @@ from analysis.i18n import N_, _, ngettext
 from analysis.model import Tag
 from analysis.tag_export import export_bytes, tags_long_query
 from analysis.tag_overlay import MARK_ADDED, MARK_REMOVED, example_tag_marks
+from analysis.workspace import check_new_tag_name
 from ui.errors import escape_markdown
 from ui.formatting import count as format_count
 from ui.messages import set_error, set_message, show_message
@@ -59,17 +60,19 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
     with st.container(border=True):
         st.markdown("**" + _("Tag examples") + "**")
         show_message(_MESSAGE_KEY)
-        targets = {
-            "selected": ngettext("the {count} selected example", "the {count} selected examples", len(selected_ids), count=format_count(len(selected_ids))),
-            "matching": ngettext("all {count} matching example", "all {count} matching examples", matching_count, count=format_count(matching_count)),
-        }
+        # Labels without counts: a label that changes with the selection makes
+        # Streamlit treat the radio as a new widget and drop the user's choice.
+        targets = {"selected": _("selected rows"), "matching": _("all matching examples")}
         target = st.radio(_("Apply to"), list(targets), format_func=targets.get, horizontal=True, key="tagging_target")
         names = [tag.name for tag in context.dataset.tags]
         choice_column, name_column = st.columns(2)
+        # No tag is chosen until the user picks one, so a press of "Add tag" never uses a tag nobody chose.
         choice = choice_column.selectbox(
             _("Tag"),
             [*names, _NEW_TAG],
+            index=None,
             format_func=lambda name: _("New tag…") if name == _NEW_TAG else name,
+            placeholder=_("Choose a tag, or New tag…"),
             key="tagging_tag",
         )
         name_column.text_input(
@@ -80,7 +83,7 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
         )
         ids = (lambda: list(selected_ids)) if target == "selected" else matching_ids
         count = len(selected_ids) if target == "selected" else matching_count
-        disabled = context.demo or count == 0
+        disabled = context.demo or count == 0 or choice is None
         add, remove, undo = st.columns(3)
         add.button(
             _("Add tag"),
@@ -102,11 +105,18 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
             st.caption(_("Read-only demo: tags cannot be edited."))
         elif count == 0:
             st.caption(_("Select rows in the table, or apply to all matching examples."))
+        elif target == "selected":
+            st.caption(ngettext("Applies to {count} selected example.", "Applies to {count} selected examples.", count, count=format_count(count)))
+        else:
+            st.caption(ngettext("Applies to {count} matching example.", "Applies to all {count} matching examples.", count, count=format_count(count)))
 
 
 def _set_tag(state: WorkspaceState, file_tags: tuple[str, ...], ids: Callable[[], list[object]], present: bool) -> None:
     # Callbacks read the widgets' current values: arguments were bound in the run before the user typed.
     choice = st.session_state.get("tagging_tag")
+    if choice is None:
+        set_message(_MESSAGE_KEY, "error", _("Choose a tag first, or New tag… to name one."))
+        return
     tag = st.session_state.get("tagging_new_name", "") if choice == _NEW_TAG else choice
     try:
         edit = state.workspace.set_tag(state.dataset, tag, ids(), present, file_tags)
@@ -191,11 +201,11 @@ def show_tag_manager(context: PageContext, summary: dict) -> None:
             key="tagging_rename",
             disabled=context.demo or not names,
             on_click=_ask,
-            args=("rename", "tagging_rename_old", "tagging_rename_new"),
+            args=("rename", "tagging_rename_old", "tagging_rename_new", names),
         )
     with delete:
         st.selectbox(_("Tag to delete"), names, key="tagging_delete_tag", disabled=context.demo or not names)
-        st.button(_("Delete…"), key="tagging_delete", disabled=context.demo or not names, on_click=_ask, args=("delete", "tagging_delete_tag", None))
+        st.button(_("Delete…"), key="tagging_delete", disabled=context.demo or not names, on_click=_ask, args=("delete", "tagging_delete_tag", None, names))
     _confirm(context, counts)
     _export_buttons(context)
 
@@ -209,10 +219,21 @@ def _create(state: WorkspaceState, file_tags: tuple[str, ...]) -> None:
     set_message(_MESSAGE_KEY, "success", _("Saved: {description}.", description=edit.description))
 
 
-def _ask(action: str, tag_key: str, new_name_key: str | None) -> None:
-    """Keep the rename or delete to confirm, read from the widgets at these keys: nothing is changed until the confirm button."""
+def _ask(action: str, tag_key: str, new_name_key: str | None, names: list[str]) -> None:
+    """Keep the rename or delete to confirm, read from the widgets at these keys: nothing is changed until the confirm button.
+
+    A new name that cannot be used is reported now, not after the confirmation.
+    """
+    tag = st.session_state.get(tag_key)
     new_name = st.session_state.get(new_name_key, "") if new_name_key else None
-    st.session_state[_PENDING_KEY] = (action, st.session_state.get(tag_key), new_name)
+    if new_name is not None:
+        try:
+            new_name = check_new_tag_name(new_name, [name for name in names if name != tag])
+        except AnalysisError as error:
+            st.session_state.pop(_PENDING_KEY, None)
+            set_error(_MESSAGE_KEY, error)
+            return
+    st.session_state[_PENDING_KEY] = (action, tag, new_name)
 
 
 def _confirm(context: PageContext, counts: dict[str, int]) -> None:
@@ -220,6 +241,10 @@ def _confirm(context: PageContext, counts: dict[str, int]) -> None:
     if pending is None:
         return
     action, tag, new_name = pending
+    if tag not in {known.name for known in context.dataset.tags}:
+        # An undo or another session removed the tag since the question was asked.
+        st.session_state.pop(_PENDING_KEY, None)
+        return
     count = counts.get(tag, 0)
     if action == "rename":
         question = ngettext(
