@@ -289,21 +289,18 @@ def _export_buttons(context: PageContext) -> None:
             "Export the tags as every page counts them, one (id, tag) row per tag, to merge back into your files or to name under [files] tags in the dataset file."
         )
     )
-    csv_column, parquet_column = st.columns(2)
     stem = f"{context.folder.name}_tags"
-    csv_column.download_button(
-        _("Download tags (CSV)"),
-        data=functools.partial(export_bytes, dataset, sql, params, "csv"),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        key="tagging_export_csv",
-        on_click="ignore",
+    buttons = (
+        ("csv", _("Download tags (CSV)"), "text/csv"),
+        ("parquet", _("Download tags (Parquet)"), "application/vnd.apache.parquet"),
     )
-    parquet_column.download_button(
-        _("Download tags (Parquet)"),
-        data=functools.partial(export_bytes, dataset, sql, params, "parquet"),
-        file_name=f"{stem}.parquet",
-        mime="application/vnd.apache.parquet",
-        key="tagging_export_parquet",
-        on_click="ignore",
-    )
+    for column, (file_format, label, mime) in zip(st.columns(len(buttons)), buttons):
+        # Built on click only; no rerun, which would replace the file the other button serves.
+        column.download_button(
+            label,
+            data=functools.partial(export_bytes, dataset, sql, params, file_format),
+            file_name=f"{stem}.{file_format}",
+            mime=mime,
+            key=f"tagging_export_{file_format}",
+            on_click="ignore",
+        )
