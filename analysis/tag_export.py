@@ -31,7 +31,7 @@ def tags_long_query(dataset: Dataset) -> tuple[str, list[object]]:
 
 
 def export_tags(dataset: Dataset, path: Path, file_format: str | None = None) -> int:
-    """Write the long tags to ``path`` (CSV or Parquet, from the suffix unless given); return the number of rows.
+    """Write the long tags to ``path`` (CSV or Parquet, from the suffix unless given) and return the number of rows.
 
     Raises :class:`~analysis.InputError` for an unknown format or a file
     that cannot be written.

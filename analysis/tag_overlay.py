@@ -117,7 +117,7 @@ def apply_tag_edits(dataset: Dataset, edits: TagEdits) -> Dataset:
     return overlaid
 
 
-# Overlays kept per DuckDB connection. Each edit makes a new one; older ones
+# Overlays kept per DuckDB connection. Each edit makes a new one, and older ones
 # are dropped so that a long tagging session does not pile up tables.
 KEPT_OVERLAYS = 16
 _overlays: weakref.WeakKeyDictionary[Engine, list[tuple[str, str | None]]] = weakref.WeakKeyDictionary()

@@ -112,7 +112,7 @@ def show_totals(result: SuspectedLabelErrors) -> None:
 
 
 def show_ranking(result: SuspectedLabelErrors, page: int) -> pd.DataFrame:
-    """Show the page of ranked examples with a pager; return the shown frame."""
+    """Show the page of ranked examples with a pager and return the shown frame."""
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
     frame = result.examples
     st.dataframe(

@@ -14,7 +14,7 @@ from ui.errors import escape_markdown
 
 
 def set_message(key: str, kind: str, text: str) -> None:
-    """Keep ``text`` to show at ``key``; ``kind`` is success, info, warning or error."""
+    """Keep ``text`` to show at ``key``. ``kind`` is success, info, warning or error."""
     st.session_state[key] = (kind, text)
 
 

@@ -53,7 +53,7 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
     """Draw the controls that add or remove a tag on the selected examples or on every matching one.
 
     ``matching_ids`` returns the ids of every example the page's filters
-    match; it runs only when an edit applies to all of them.
+    match, and runs only when an edit applies to all of them.
     """
     state = context.workspace
     file_tags = context.dataset.file_tag_names
@@ -295,7 +295,7 @@ def _export_buttons(context: PageContext) -> None:
         ("parquet", _("Download tags (Parquet)"), "application/vnd.apache.parquet"),
     )
     for column, (file_format, label, mime) in zip(st.columns(len(buttons)), buttons):
-        # Built on click only; no rerun, which would replace the file the other button serves.
+        # Built on click only, without a rerun, which would replace the file the other button serves.
         column.download_button(
             label,
             data=functools.partial(export_bytes, dataset, sql, params, file_format),
