@@ -21,6 +21,7 @@ from analysis.metrics import sort_classes
 from analysis.model import Dataset
 from analysis.slices import ordered_values
 from analysis.sqltext import quote_ident
+from analysis.workspace import TAG_SEPARATOR
 
 DEFAULT_PAGE_SIZE = 50
 
@@ -146,8 +147,9 @@ SORTS = ("default", "score_asc", "score_desc")
 # (a metadata file often has its own "id" column), so both can be chosen.
 METADATA_SUFFIX = " (metadata)"
 
-# Separator of the tag names in an exported tags column, the same as a tag list column's default.
-EXPORT_TAG_SEPARATOR = ";"
+# Separator of the tag names in an exported tags column, the same as a tag list
+# column's default. No tag created in the workspace may contain it.
+EXPORT_TAG_SEPARATOR = TAG_SEPARATOR
 
 
 @dataclass(frozen=True)
