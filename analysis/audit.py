@@ -11,8 +11,9 @@ Rates are compared by their point value; the Wilson interval is reported as
 evidence. F1, which is not a proportion, gets the bootstrap interval of
 :mod:`analysis.slice_metrics`.
 
-Reference group of ``ratio_to_reference`` when none is named: the group with
-the most examples, as Aequitas does; a tie goes to the value first in text
+When a ``ratio_to_reference`` check names no reference group, the group
+with the most examples is the reference, as in Aequitas
+(``Bias.get_disparity_major_group``). A tie goes to the value first in text
 order.
 
 Fairness measures follow Fairlearn's definitions over the groups with enough
@@ -35,7 +36,6 @@ from dataclasses import dataclass, field
 from analysis.audit_spec import (
     AT_LEAST,
     AT_LEAST_OVERALL_MINUS,
-    AT_MOST,
     AT_MOST_OVERALL_PLUS,
     BLOCKING,
     CLASS_METRICS,
@@ -84,9 +84,9 @@ class Outcome:
     support: int
     # The bound compared with: a number, or [low, high] for ratio_to_reference.
     threshold: float | list[float] | None
-    # For ratio rules, the group's value over the reference (or largest) value; what is compared.
+    # For ratio rules, the compared value: the group's value over the reference (or largest) value.
     ratio: float | None = None
-    # How far inside the threshold the compared value lies (negative: outside); None without enough data.
+    # How far inside the threshold the compared value lies, negative outside it, None without enough data.
     margin: float | None = None
     # Fairness measures: the rates of every group the measure is computed from.
     groups: list[dict] = field(default_factory=list)
@@ -123,7 +123,7 @@ class CheckResult:
 
     @property
     def worst(self) -> Outcome | None:
-        """Return the outcome furthest outside (or closest to) its threshold; the first when none could be compared."""
+        """Return the outcome furthest outside (or closest to) its threshold, or the first when none was compared."""
         compared = [outcome for outcome in self.outcomes if outcome.margin is not None]
         if compared:
             return min(compared, key=lambda outcome: outcome.margin)
@@ -157,7 +157,7 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
-        """True when no blocking check fails; warnings may fail."""
+        """True when no blocking check fails, whatever the warnings."""
         return not any(result.status == FAIL and result.check.severity == BLOCKING for result in self.checks)
 
     def as_dict(self) -> dict:
@@ -220,7 +220,7 @@ def _attribute_of(check: AuditCheck, dataset: Dataset, origin) -> str | None:
 def _slice_condition(check: AuditCheck, dataset: Dataset, origin):
     try:
         return parse_condition(dataset, check.slice)
-    except AnalysisError as error:  # say which check the slice comes from
+    except AnalysisError as error:  # The message names the check that the slice belongs to.
         raise _check_error(check, origin, "slice", check.slice, str(error)) from error
 
 
@@ -427,7 +427,7 @@ class _Context:
 
 
 def _ratio_of(value: float, base: float) -> float:
-    """Return value / base; two zeros are equal (ratio 1), a positive value over zero is infinitely larger."""
+    """Return value / base, with 0 / 0 as 1 (equal rates) and a positive value over 0 as infinity."""
     if base == 0:
         return 1.0 if value == 0 else math.inf
     return value / base

@@ -2,7 +2,7 @@
 
 Each ``[[audit.checks]]`` entry names one metric, where it is measured (the
 whole filtered data, every value of one ``attribute``, or one ``slice``) and
-one rule. The keys are checked here, when the dataset file is read; whether
+one rule. The keys are checked here, when the dataset file is read. Whether
 the attribute, slice, class and reference exist is checked when the audit
 runs on the opened dataset (:mod:`analysis.audit`).
 """
@@ -32,7 +32,7 @@ METRICS = GROUP_METRICS + FAIRNESS_MEASURES
 # Group metrics that need a class: the positive class of a binary task unless `class` names one.
 CLASS_METRICS = ("recall", "precision", "f1", "fpr", "fnr", "selection_rate")
 
-# The rules; each check has exactly one.
+# The rules, of which each check has exactly one.
 AT_LEAST = "at_least"
 AT_MOST = "at_most"
 AT_LEAST_OVERALL_MINUS = "at_least_overall_minus"
@@ -167,9 +167,9 @@ def _parse_check(table: dict[str, Any], index: int, path: Path) -> AuditCheck:
 
     needs_attribute = rule in ATTRIBUTE_RULES or metric in FAIRNESS_MEASURES
     if needs_attribute and "attribute" not in table:
-        what = metric if metric in FAIRNESS_MEASURES else rule
+        comparison = metric if metric in FAIRNESS_MEASURES else rule
         raise ConfigError(
-            _("{where}: {what} compares the groups of an attribute, but no attribute is set.", where=where, what=what),
+            _("{where}: {comparison} compares the groups of an attribute, but no attribute is set.", where=where, comparison=comparison),
             _("Add attribute = \"NAME\", the attribute whose values are the groups."),
         )
     if "reference" in table and rule != RATIO_TO_REFERENCE:
