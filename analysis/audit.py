@@ -31,6 +31,7 @@ All counting is one GROUP BY GROUPING SETS query of
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from analysis.audit_spec import (
@@ -47,7 +48,7 @@ from analysis.audit_spec import (
 )
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import ExampleFilter, parse_condition, parse_filter
-from analysis.i18n import _, format_percent
+from analysis.i18n import _, format_percent, ngettext
 from analysis.model import Dataset
 from analysis.slice_metrics import (
     GroupCounts,
@@ -178,27 +179,30 @@ def _finite(value: float | None) -> float | None:
 # ---------------------------------------------------------------- running
 
 
-def run_audit(dataset: Dataset, spec: AuditSpec, keep: list[str] = (), exclude: list[str] = ()) -> AuditResult:
+def run_audit(dataset: Dataset, spec: AuditSpec, keep: Sequence[str] = (), exclude: Sequence[str] = ()) -> AuditResult:
     """Run every check of ``spec`` on ``dataset`` under the spec's filter plus ``keep`` and ``exclude``."""
     origin = dataset.config.source or _("the dataset file")
     example_filter = parse_filter(dataset, [*spec.keep, *keep], [*spec.exclude, *exclude])
     min_support = spec.min_support if spec.min_support is not None else dataset.config.min_support
     classes = dataset_classes(dataset)
 
+    context = _Context(dataset, classes, min_support, origin)
+    for check in spec.checks:
+        context.check_metric_fits(check)
+
     # Every attribute a check needs, counted in one scan together with all examples.
-    attributes = list(dict.fromkeys(_attribute_of(check, dataset, origin) for check in spec.checks if _attribute_of(check, dataset, origin)))
+    needed = [_attribute_of(check, dataset, origin) for check in spec.checks]
+    attributes = list(dict.fromkeys(name for name in needed if name is not None))
     aliases = [dataset.attribute(name).alias for name in attributes]
     where, params = example_filter.where(dataset)
     frames = count_confusion(dataset, [[], *[[alias] for alias in aliases]], where, params)
-    overall = group_counts(frames[0], classes, []).get((), empty_counts(classes))
-    by_attribute = {
+    context.overall = group_counts(frames[0], classes, []).get((), empty_counts(classes))
+    context.by_attribute = {
         name: {values[0]: counts for values, counts in group_counts(frame, classes, ["g0"]).items() if values[0] is not None}
         for name, frame in zip(attributes, frames[1:])
     }
-
-    context = _Context(dataset, classes, overall, by_attribute, min_support, origin)
     results = [context.run(check) for check in spec.checks]
-    return AuditResult(results, min_support, example_filter, overall.n)
+    return AuditResult(results, min_support, example_filter, context.overall.n)
 
 
 def _attribute_of(check: AuditCheck, dataset: Dataset, origin) -> str | None:
@@ -235,13 +239,13 @@ def _check_error(check: AuditCheck, origin, key: str, value: str, hint: str) -> 
 class _Context:
     dataset: Dataset
     classes: list[str]
-    overall: GroupCounts
-    by_attribute: dict[str, dict[str, GroupCounts]]
     min_support: int
     origin: object
+    # Counts under the audit's filter: all examples, and per value of each attribute a check needs.
+    overall: GroupCounts | None = None
+    by_attribute: dict[str, dict[str, GroupCounts]] = field(default_factory=dict)
 
     def run(self, check: AuditCheck) -> CheckResult:
-        self._check_metric_fits(check)
         if check.metric in FAIRNESS_MEASURES:
             groups = self.by_attribute[check.attribute]
             return CheckResult(check, [self._fairness(check, class_name, groups) for class_name in self._fairness_classes(check)])
@@ -259,7 +263,7 @@ class _Context:
 
     # ---------------------------------------------------------------- classes
 
-    def _check_metric_fits(self, check: AuditCheck) -> None:
+    def check_metric_fits(self, check: AuditCheck) -> None:
         if not self.dataset.has_classes and check.metric not in ("accuracy", "error_rate"):
             raise _check_error(
                 check,
@@ -445,13 +449,20 @@ def render_audit(report: dict) -> str:
     """Render the audit as one line per check, then the verdict."""
     lines = []
     if report["filter"]["description"]:
-        lines.append(_("Filter: {description} ({count} examples kept)", description=report["filter"]["description"], count=report["examples"]))
+        lines.append(
+            ngettext(
+                "Filter: {description} ({count} example kept)",
+                "Filter: {description} ({count} examples kept)",
+                report["examples"],
+                description=report["filter"]["description"],
+            )
+        )
     lines.append(_("Smallest support for a verdict: {count}", count=report["min_support"]))
     lines.append("")
     for check in report["checks"]:
-        status = {PASS: _("PASS"), FAIL: _("FAIL"), NOT_ENOUGH_DATA: _("NO DATA")}[check["status"]]
+        status = {PASS: _("PASS"), FAIL: _("FAIL"), NOT_ENOUGH_DATA: _("UNDECIDED")}[check["status"]]
         severity = _("blocking") if check["severity"] == BLOCKING else _("warning")
-        lines.append(_("{status:<7} [{severity}] {name}: {evidence}", status=status, severity=severity, name=check["name"], evidence=_evidence(check)))
+        lines.append(_("{status:<9} [{severity}] {name}: {evidence}", status=status, severity=severity, name=check["name"], evidence=_evidence(check)))
     lines.append("")
     failed = [check for check in report["checks"] if check["status"] == FAIL]
     lines.append(

@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.audit import NOT_ENOUGH_DATA, run_audit
+from analysis.audit_spec import parse_audit
 from analysis.config import load_config
 from analysis.dataset import load_dataset
 from analysis.errors import ConfigError
@@ -328,8 +329,6 @@ def test_failed_warning_passes_audit(known):
 def test_screening_covid_recall_fails():
     config = load_config(SAMPLE_DATA_DIR / "screening")
     dataset = load_dataset(config)
-    from analysis.audit_spec import parse_audit
-
     spec = parse_audit({"checks": [{"metric": "recall", "class": "covid", "at_least": 0.8}]}, config.source)
 
     result = run_audit(dataset, spec)
@@ -550,3 +549,38 @@ def test_multiclass_needs_class(tmp_path):
         run_audit(dataset, spec)
 
     assert "needs class = \"NAME\"; classes: a, b, c" in raised.value.hint
+
+
+# ---------------------------------------------------------------- per-example score mode
+
+
+def test_score_mode_accuracy_matches_pandas():
+    # In per-example score mode the examples have no classes: only accuracy and error rate apply.
+    config = load_config(SAMPLE_DATA_DIR / "diabetes_regression")
+    dataset = load_dataset(config)
+    spec = parse_audit({"checks": [{"metric": "error_rate", "at_most": 0.5}, {"metric": "accuracy", "attribute": "sex", "at_least": 0.5}]}, config.source)
+
+    result = run_audit(dataset, spec)
+
+    predictions = pd.read_json(SAMPLE_DATA_DIR / "diabetes_regression" / "predictions.jsonl", lines=True)
+    metadata = pd.read_csv(SAMPLE_DATA_DIR / "diabetes_regression" / "metadata.csv")
+    joined = predictions.merge(metadata, on="example_id")
+    errors = joined["abs_error"] > 60
+    [overall] = result.checks[0].outcomes
+    assert overall.value == pytest.approx(errors.mean())
+    assert overall.support == len(joined)
+    by_sex = outcomes_by_group(result, 1)
+    for sex, group in joined.groupby(joined["sex"].astype(str)):
+        assert by_sex[sex].value == pytest.approx(1 - (group["abs_error"] > 60).mean()), sex
+
+
+def test_score_mode_rejects_class_metric():
+    config = load_config(SAMPLE_DATA_DIR / "diabetes_regression")
+    dataset = load_dataset(config)
+    spec = parse_audit({"checks": [{"metric": "recall", "at_least": 0.5}]}, config.source)
+
+    with pytest.raises(ConfigError) as raised:
+        run_audit(dataset, spec)
+
+    assert "audit check 1 (recall): metric = 'recall' does not fit this dataset." in raised.value.message
+    assert "use accuracy or error_rate" in raised.value.hint

@@ -82,8 +82,8 @@ def test_failed_warning_exit_0(folder, capsys):
     code, out, err = run(capsys, ["--config", path])
 
     assert code == 0, err
-    assert "FAIL    [warning]" in out
-    assert "PASS    [blocking]" in out
+    assert "FAIL      [warning]" in out
+    assert "PASS      [blocking]" in out
 
 
 def test_json_lists_every_group(folder, capsys):
