@@ -47,7 +47,7 @@ from analysis.audit_spec import (
     AuditSpec,
 )
 from analysis.errors import AnalysisError, ConfigError
-from analysis.filters import ExampleFilter, parse_condition, parse_filter
+from analysis.filters import ExampleFilter, check_keeps_examples, parse_condition, parse_filter
 from analysis.i18n import _, format_percent, ngettext
 from analysis.model import Dataset
 from analysis.slice_metrics import (
@@ -201,6 +201,7 @@ def run_audit(dataset: Dataset, spec: AuditSpec, keep: Sequence[str] = (), exclu
         name: {values[0]: counts for values, counts in group_counts(frame, classes, ["g0"]).items() if values[0] is not None}
         for name, frame in zip(attributes, frames[1:])
     }
+    check_keeps_examples(example_filter, context.overall.n)
     results = [context.run(check) for check in spec.checks]
     return AuditResult(results, min_support, example_filter, context.overall.n)
 
@@ -233,6 +234,10 @@ def _check_error(check: AuditCheck, origin, key: str, value: str, hint: str) -> 
         _("In {file}, audit {check}: {key} = {value!r} does not fit this dataset.", file=origin, check=check.label, key=key, value=value),
         hint,
     )
+
+
+def _missing_class(check: AuditCheck, origin, hint: str) -> ConfigError:
+    return ConfigError(_("In {file}, audit {check}: the key 'class' is missing.", file=origin, check=check.label), hint)
 
 
 @dataclass
@@ -286,19 +291,15 @@ class _Context:
     def _positive_class(self, check: AuditCheck) -> str:
         positive = self.dataset.config.positive_class
         if len(self.classes) > 2:
-            raise _check_error(
+            raise _missing_class(
                 check,
                 self.origin,
-                "class",
-                "",
                 _("{metric} of a task with {count} classes needs class = \"NAME\"; classes: {classes}.", metric=check.metric, count=len(self.classes), classes=", ".join(self.classes)),
             )
         if positive is None or positive not in self.classes:
-            raise _check_error(
+            raise _missing_class(
                 check,
                 self.origin,
-                "class",
-                "",
                 _("Set positive_class under [task], or class = \"NAME\" in the check; classes: {classes}.", classes=", ".join(self.classes)),
             )
         return positive

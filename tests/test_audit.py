@@ -22,7 +22,7 @@ from analysis.audit import NOT_ENOUGH_DATA, run_audit
 from analysis.audit_spec import parse_audit
 from analysis.config import load_config
 from analysis.dataset import load_dataset
-from analysis.errors import ConfigError
+from analysis.errors import ConfigError, InputError
 from oracle import REAL_DATA_DIR, SAMPLE_DATA_DIR
 
 
@@ -536,7 +536,7 @@ def test_binary_needs_positive_class(known):
     with pytest.raises(ConfigError) as raised:
         run_audit(dataset, spec)
 
-    assert "check 1 (recall)" in raised.value.message
+    assert "audit check 1 (recall): the key 'class' is missing." in raised.value.message
     assert "Set positive_class under [task]" in raised.value.hint
 
 
@@ -548,6 +548,7 @@ def test_multiclass_needs_class(tmp_path):
     with pytest.raises(ConfigError) as raised:
         run_audit(dataset, spec)
 
+    assert "audit check 1 (fpr): the key 'class' is missing." in raised.value.message
     assert "needs class = \"NAME\"; classes: a, b, c" in raised.value.hint
 
 
@@ -584,3 +585,13 @@ def test_score_mode_rejects_class_metric():
 
     assert "audit check 1 (recall): metric = 'recall' does not fit this dataset." in raised.value.message
     assert "use accuracy or error_rate" in raised.value.hint
+
+
+def test_filter_keeping_nothing_is_rejected(known):
+    open_with, _joined = known
+    dataset, spec = open_with('keep = ["attr:group=A"]\n[[audit.checks]]\nmetric = "accuracy"\nat_least = 0.5\n')
+
+    with pytest.raises(InputError) as raised:
+        run_audit(dataset, spec, exclude=["attr:group=A"])
+
+    assert raised.value.message == "The filter keeps no example: only examples with group = A; without examples with group = A."
