@@ -491,7 +491,31 @@ def _evidence(check: dict) -> str:
         at_least = check["rule"] in (AT_LEAST, AT_LEAST_OVERALL_MINUS) or check["metric"].endswith("ratio")
         bound = _show(threshold, percent=check["metric"] not in FAIRNESS_MEASURES)
         limit = _("at least {bound}", bound=bound) if at_least else _("at most {bound}", bound=bound)
-    return _("worst {group} {value}, {limit}, support {support}", group=where, value=value, limit=limit, support=worst["support"])
+    line = _("worst {group} {value}, {limit}, support {support}", group=where, value=value, limit=limit, support=worst["support"])
+    spread = _spread(worst.get("groups", []))
+    return f"{line} ({spread})" if spread else line
+
+
+def _spread(rows: list[dict]) -> str:
+    """Name the groups with the lowest and highest rate behind a fairness measure, for each rate it compares."""
+    parts = []
+    for rate, title in (("selection_rate", _("selection rate")), ("tpr", _("TPR")), ("fpr", _("FPR"))):
+        included = [row for row in rows if row["included"] and rate in row]
+        if len(included) < 2:
+            continue
+        low = min(included, key=lambda row: row[rate]["value"])
+        high = max(included, key=lambda row: row[rate]["value"])
+        parts.append(
+            _(
+                "{rate} {low_value} in {low_group} to {high_value} in {high_group}",
+                rate=title,
+                low_value=format_percent(low[rate]["value"]),
+                low_group=low["group"],
+                high_value=format_percent(high[rate]["value"]),
+                high_group=high["group"],
+            )
+        )
+    return ", ".join(parts)
 
 
 def _show(value: float | None, percent: bool) -> str:

@@ -72,6 +72,18 @@ def test_blocking_failure_exit_1(folder, capsys):
     assert "Audit failed" in out
 
 
+def test_fairness_line_names_extreme_groups(folder, capsys):
+    path = write_spec(folder, '[audit]\n[[audit.checks]]\nmetric = "equalized_odds_difference"\nattribute = "group"\nat_most = 0.1\n')
+
+    code, out, _err = run(capsys, ["--config", path])
+
+    line = next(line for line in out.splitlines() if "equalized_odds_difference by group" in line)
+    assert code == 1
+    assert line.startswith("FAIL")
+    assert "worst class 1 0.200, at most 0.100" in line
+    assert "(TPR 60.0% in B to 80.0% in A, FPR 20.0% in A to 40.0% in B)" in line
+
+
 def test_failed_warning_exit_0(folder, capsys):
     path = write_spec(
         folder,
