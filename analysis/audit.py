@@ -17,10 +17,10 @@ with the most examples is the reference, as in Aequitas
 order.
 
 Fairness measures follow Fairlearn's definitions over the groups with enough
-support: demographic parity difference (largest minus smallest selection
-rate) and ratio (smallest over largest); equalized odds difference (the
-larger of the true-positive-rate and false-positive-rate differences) and
-ratio (the smaller of the two ratios). A binary task measures them for its
+support. The demographic parity difference is the largest minus the smallest
+selection rate, and its ratio the smallest over the largest. The equalized
+odds difference is the larger of the true-positive-rate and
+false-positive-rate differences, and its ratio the smaller of the two ratios. A binary task measures them for its
 positive class; a multi-class task one class against the rest, for the class
 named by ``class`` or for every class.
 
@@ -207,7 +207,7 @@ def run_audit(dataset: Dataset, spec: AuditSpec, keep: Sequence[str] = (), exclu
 
 
 def _attribute_of(check: AuditCheck, dataset: Dataset, origin) -> str | None:
-    """Return the attribute whose groups the check compares, or whose value it slices; check it exists."""
+    """Return the attribute whose groups the check compares or whose value it slices, after checking it exists."""
     if check.slice is not None:
         condition = _slice_condition(check, dataset, origin)
         return condition.name
@@ -385,7 +385,7 @@ class _Context:
                     _("Use a value of '{attribute}' with examples under the audit's filter: {values}.", attribute=check.attribute, values=", ".join(sorted(groups))),
                 )
             return check.reference
-        # The largest group; ties go to the value first in text order.
+        # The largest group, and on a tie the value first in text order.
         return min(groups, key=lambda name: (-groups[name].n, name))
 
     # ---------------------------------------------------------------- fairness measures
