@@ -7,7 +7,8 @@ with a one-line message on stderr.
 Commands: ``summary`` (every number of the first analysis), ``slices``
 (slices or intersections ranked by one metric, tested against the rest),
 ``label-errors`` (examples ranked by how likely their label is wrong),
-``tag`` (tag edits in the dashboard's workspace) and ``export-tags``.
+``tag`` (tag edits in the dashboard's workspace), ``export-tags`` and
+``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 
 from analysis import discovery, tag_commands
+from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
@@ -37,6 +39,7 @@ from analysis.text_output import (
 )
 
 EXIT_OK = 0
+EXIT_AUDIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 # Ranked examples that label-errors prints without --top.
@@ -152,6 +155,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(label_errors)
     tag_commands.add_commands(commands, _add_input_options, _add_output_options)
+
+    audit = commands.add_parser(
+        "audit",
+        help=_("run the checks of the dataset file's [audit] section; exit code 1 when a blocking check fails"),
+    )
+    _add_input_options(audit)
+    _add_filter_options(audit)
+    audit.add_argument(
+        "--workspace",
+        type=Path,
+        help=_("workspace folder of the dashboard: filter by the tags as edited there (needs --config)"),
+    )
+    _add_output_options(audit)
     return parser
 
 
@@ -332,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_slices(arguments)
         if arguments.command == "label-errors":
             return _run_label_errors(arguments)
+        if arguments.command == "audit":
+            return _run_audit(arguments)
         return _run_summary(arguments)
 
 
@@ -379,6 +397,24 @@ def _run_label_errors(arguments: argparse.Namespace) -> int:
         **result.as_dict(),
     }
     return _write(arguments.format, report, render_label_errors)
+
+
+def _run_audit(arguments: argparse.Namespace) -> int:
+    try:
+        config = config_from_arguments(arguments)
+        if config.audit is None or not config.audit.checks:
+            raise ConfigError(
+                _("The dataset file has no checks to audit."),
+                _("Add an [audit] section with at least one [[audit.checks]] entry to the file given by --config."),
+            )
+        dataset, _hlp = tag_commands.open_with_workspace(config, arguments.workspace)
+        result = run_audit(dataset, config.audit, arguments.keep, arguments.exclude)
+    except AnalysisError as error:
+        print(_("error: {message}", message=str(error)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = {"dataset": dataset.config.display_name, **result.as_dict()}
+    _write(arguments.format, report, render_audit)
+    return EXIT_OK if result.passed else EXIT_AUDIT_FAILED
 
 
 def _check_discovery_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.audit_spec import AuditSpec, parse_audit
 from analysis.errors import ConfigError
 from analysis.i18n import _
 
@@ -130,6 +131,9 @@ class DatasetConfig:
     bootstrap_samples: int = 1000
     seed: int = 0
 
+    # The [audit] section: checks a model must pass (analysis.audit).
+    audit: AuditSpec | None = None
+
     @property
     def display_name(self) -> str:
         return self.name or self.predictions.parent.name
@@ -175,8 +179,14 @@ def _check_string_list(values: list, key: str, path: Path) -> list[str]:
     return list(values)
 
 
+# Sections whose keys are checked by their own parser.
+_PARSED_SECTIONS = ("audit",)
+
+
 def _validate_keys(document: dict[str, Any], path: Path) -> None:
     for key, value in document.items():
+        if key in _PARSED_SECTIONS:
+            continue
         if key in _SCHEMA and key:
             if not isinstance(value, dict):
                 raise ConfigError(
@@ -194,7 +204,7 @@ def _validate_keys(document: dict[str, Any], path: Path) -> None:
         elif key in _SCHEMA[""]:
             _check_type(value, _SCHEMA[""][key], key, path)
         else:
-            sections = sorted(k for k in _SCHEMA if k) + sorted(_SCHEMA[""])
+            sections = sorted([k for k in _SCHEMA if k] + list(_PARSED_SECTIONS)) + sorted(_SCHEMA[""])
             raise ConfigError(
                 _("In {file}, unknown key or section '{key}'.", file=path, key=key),
                 _("Allowed top-level keys and sections: {allowed}.", allowed=", ".join(sections)),
@@ -306,6 +316,7 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         power=float(statistics.get("power", 0.8)),
         bootstrap_samples=statistics.get("bootstrap_samples", 1000),
         seed=statistics.get("seed", 0),
+        audit=parse_audit(document["audit"], path) if "audit" in document else None,
     )
     validate(config, path)
     return config

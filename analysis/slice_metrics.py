@@ -139,11 +139,11 @@ def count_confusion(dataset: Dataset, groupings: list[list[str]], where: str = "
     distinct = list(dict.fromkeys(frozenset(grouping) for grouping in groupings))
     sets = [f"({', '.join([quote_ident(alias) for alias in sorted(members)] + outcome)})" for members in distinct]
     markers = [f"GROUPING({quote_ident(alias)}) AS {quote_ident('grouped_' + alias)}" for alias in columns]
+    counts = ["CAST(count(*) AS BIGINT) AS n", "CAST(count(*) FILTER (WHERE is_error) AS BIGINT) AS errors"]
+    # Joined as one list, because a count of all examples without classes selects no other column.
     frame = dataset.engine.query(
         f"""
-        SELECT {', '.join([quote_ident(alias) for alias in columns] + outcome + markers)},
-            CAST(count(*) AS BIGINT) AS n,
-            CAST(count(*) FILTER (WHERE is_error) AS BIGINT) AS errors
+        SELECT {', '.join([quote_ident(alias) for alias in columns] + outcome + markers + counts)}
         FROM {dataset.view}
         WHERE {where}
         GROUP BY GROUPING SETS ({', '.join(sets)})
