@@ -384,6 +384,29 @@ sensitive = ["sex", "age_group"]
 
 [task]
 positive_class = "covid"
+
+[audit]
+min_support = 30
+
+[[audit.checks]]
+name = "covid recall"
+metric = "recall"
+class = "covid"
+at_least = 0.8
+
+[[audit.checks]]
+name = "accuracy by sex"
+metric = "accuracy"
+attribute = "sex"
+at_least_overall_minus = 0.05
+severity = "warning"
+
+[[audit.checks]]
+name = "error rate by device"
+metric = "error_rate"
+attribute = "device"
+at_most_overall_plus = 0.02
+severity = "warning"
 """,
     )
 

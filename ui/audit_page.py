@@ -1,0 +1,147 @@
+"""The Audit page: the checklist of the dataset file's ``[audit]`` section, with the evidence behind each line.
+
+The checks run under the section's own filter, so the page shows what
+``python -m analysis audit`` decides, whatever the sidebar's global filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analysis.audit import FAIL, NOT_ENOUGH_DATA, PASS, AuditResult, run_audit
+from analysis.i18n import N_, _
+from analysis.model import Dataset
+from ui.data import Fingerprint
+from ui.errors import escape_markdown, stop_on_analysis_error
+from ui.formatting import count
+from ui.page import PageContext
+
+STATUS_LABELS = {PASS: N_("pass"), FAIL: N_("fail"), NOT_ENOUGH_DATA: N_("not enough data")}
+
+
+def audit_result(context: PageContext) -> AuditResult:
+    """Run the dataset's audit (cached per dataset fingerprint, which follows the files and the tag edits)."""
+    with st.spinner(_("Running the audit checks…")), stop_on_analysis_error():
+        return _audit(str(context.folder), context.fingerprint, context.dataset)
+
+
+# The folder and fingerprint stand for the unhashed dataset in the cache key.
+@st.cache_data(max_entries=16, show_spinner=False)
+def _audit(folder: str, fingerprint: Fingerprint, _dataset: Dataset) -> AuditResult:
+    return run_audit(_dataset, _dataset.config.audit)
+
+
+def show_verdict(result: AuditResult) -> None:
+    failed = [check for check in result.checks if check.status == FAIL]
+    if result.passed and not failed:
+        st.success(_("Every check passes on {examples} examples.", examples=count(result.examples)))
+    elif result.passed:
+        st.warning(_("No blocking check fails, but {count} warning checks fail.", count=len(failed)))
+    else:
+        st.error(_("The audit fails: {count} of {total} checks fail, at least one of them blocking.", count=len(failed), total=len(result.checks)))
+    description = result.example_filter.describe() if result.example_filter else _("all examples")
+    st.caption(
+        escape_markdown(
+            _("Audited examples: {description} ({examples}). Groups with a support under {min_support} are not judged.", description=description, examples=count(result.examples), min_support=result.min_support)
+        )
+    )
+
+
+def show_checklist(result: AuditResult) -> None:
+    """One row per check: status, severity, the worst group and its evidence."""
+    rows = []
+    for check in result.checks:
+        worst = check.worst
+        rows.append(
+            {
+                "status": _(STATUS_LABELS[check.status]),
+                "severity": check.check.severity,
+                "check": check.check.name,
+                "worst_group": None if worst is None else (worst.group or worst.class_name or _("all")),
+                "value": None if worst is None else _percent(worst.value),
+                "interval": None if worst is None else _interval(worst.ci_low, worst.ci_high),
+                "threshold": None if worst is None else _threshold(worst.threshold),
+                "support": None if worst is None else worst.support,
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "status": _("status"),
+            "severity": _("severity"),
+            "check": _("check"),
+            "worst_group": _("worst group"),
+            "value": _("value"),
+            "interval": _("95% interval"),
+            "threshold": _("threshold"),
+            "support": st.column_config.NumberColumn(_("support"), format="localized"),
+        },
+        key="audit_checklist",
+    )
+
+
+def show_evidence(result: AuditResult) -> None:
+    """One expander per check listing every group it compared."""
+    for check in result.checks:
+        title = _("{status}: {name}", status=_(STATUS_LABELS[check.status]), name=check.check.name)
+        with st.expander(title, expanded=check.status == FAIL):
+            if check.reference is not None:
+                st.caption(escape_markdown(_("Reference group: {group} ({value}).", group=check.reference, value=_percent(check.reference_value))))
+            frame = pd.DataFrame([_outcome_row(outcome) for outcome in check.outcomes])
+            st.dataframe(
+                frame,
+                hide_index=True,
+                column_config={
+                    "group": _("group"),
+                    "status": _("status"),
+                    "value": _("value"),
+                    "interval": _("95% interval"),
+                    "ratio": st.column_config.NumberColumn(_("ratio"), format="%.3f"),
+                    "support": st.column_config.NumberColumn(_("support"), format="localized"),
+                },
+            )
+
+
+def _outcome_row(outcome: Any) -> dict:
+    return {
+        "group": outcome.group or outcome.class_name or _("all"),
+        "status": _(STATUS_LABELS[outcome.status]),
+        "value": _percent(outcome.value),
+        "interval": _interval(outcome.ci_low, outcome.ci_high),
+        "ratio": outcome.ratio,
+        "support": outcome.support,
+    }
+
+
+def _percent(value: float | None) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return _("{value:.1%}", value=value)
+
+
+def _interval(low: float | None, high: float | None) -> str | None:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return None
+    return _("{low:.1%} to {high:.1%}", low=low, high=high)
+
+
+def _threshold(threshold: Any) -> str | None:
+    if threshold is None:
+        return None
+    if isinstance(threshold, (list, tuple)):
+        return _("ratio {low} to {high}", low=threshold[0], high=threshold[1])
+    return _("{value:.1%}", value=threshold)
+
+
+def explain_missing_section() -> None:
+    st.info(
+        _(
+            "This dataset file has no [audit] section. Add checks such as a minimum recall of a class or a false-positive-rate ratio across an attribute "
+            "(the README's Audit section has an example), then run them here or as a CI gate with python -m analysis audit."
+        ),
+        icon=":material/info:",
+    )
