@@ -271,17 +271,17 @@ def test_unknown_section_lists_audit(folder, capsys):
 
 
 def test_screening_covid_recall_exit_1(tmp_path, capsys):
-    folder = tmp_path / "screening"
-    shutil.copytree(SAMPLE_DATA_DIR / "screening", folder)
-    with (folder / "dataset.toml").open("a", encoding="utf-8") as file:
-        file.write('\n[audit]\n[[audit.checks]]\nmetric = "recall"\nclass = "covid"\nat_least = 0.8\n')
+    # The sample's own [audit] section: its first check is recall of covid at least 0.8.
+    folder = SAMPLE_DATA_DIR / "screening"
 
     code, out, _err = run(capsys, ["--config", str(folder), "--format", "json"])
 
     predictions = pd.read_parquet(folder / "predictions.parquet")
     expected = recall_score(predictions["true_label"], predictions["pred_label"], pos_label="covid")
-    outcome = json.loads(out)["checks"][0]["worst"]
+    check = json.loads(out)["checks"][0]
+    outcome = check["worst"]
     assert code == 1
+    assert (check["metric"], check["class"], check["severity"]) == ("recall", "covid", "blocking")
     assert outcome["group"] == "(all)" and outcome["class"] == "covid"
     assert outcome["value"] == pytest.approx(expected) == pytest.approx(0.05)
     assert outcome["status"] == "fail"
