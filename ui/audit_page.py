@@ -16,7 +16,7 @@ from analysis.i18n import N_, _
 from analysis.model import Dataset
 from ui.data import Fingerprint
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.formatting import count
+from ui.formatting import count, interval, percent
 from ui.page import PageContext
 
 STATUS_LABELS = {PASS: N_("pass"), FAIL: N_("fail"), NOT_ENOUGH_DATA: N_("not enough data")}
@@ -51,7 +51,7 @@ def show_verdict(result: AuditResult) -> None:
 
 
 def show_checklist(result: AuditResult) -> None:
-    """One row per check: status, severity, the worst group and its evidence."""
+    """Show one row per check: status, severity, the worst group and its evidence."""
     rows = []
     for check in result.checks:
         worst = check.worst
@@ -85,7 +85,7 @@ def show_checklist(result: AuditResult) -> None:
 
 
 def show_evidence(result: AuditResult) -> None:
-    """One expander per check listing every group it compared."""
+    """Show one expander per check, listing every group it compared."""
     for check in result.checks:
         title = _("{status}: {name}", status=_(STATUS_LABELS[check.status]), name=check.check.name)
         with st.expander(title, expanded=check.status == FAIL):
@@ -118,15 +118,13 @@ def _outcome_row(outcome: Any) -> dict:
 
 
 def _percent(value: float | None) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return _("{value:.1%}", value=value)
+    """Format a fraction as the other pages do, leaving the cell empty when there is no value."""
+    return None if value is None or pd.isna(value) else percent(value)
 
 
 def _interval(low: float | None, high: float | None) -> str | None:
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
-        return None
-    return _("{low:.1%} to {high:.1%}", low=low, high=high)
+    missing = low is None or high is None or pd.isna(low) or pd.isna(high)
+    return None if missing else interval(low, high)
 
 
 def _threshold(threshold: Any) -> str | None:
