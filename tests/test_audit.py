@@ -172,7 +172,8 @@ def test_min_support_boundary(known):
 
     dataset, spec = open_with("min_support = 29\n" + check)
     outcomes = outcomes_by_group(run_audit(dataset, spec))
-    assert outcomes["C"].status == "pass" and outcomes["C"].support == 29
+    assert outcomes["C"].status == "pass"
+    assert outcomes["C"].support == 29
     assert outcomes["A"].status == "fail"
 
 
@@ -212,10 +213,13 @@ def test_at_most_overall_plus_and_at_most(known):
     overall_error = 1 - accuracy_score(joined["label"], joined["prediction"])
     errors = outcomes_by_group(result, 0)
     assert errors["B"].threshold == pytest.approx(overall_error + 0.1)
-    assert errors["B"].status == "fail" and errors["A"].status == "pass"
+    assert errors["B"].status == "fail"
+    assert errors["A"].status == "pass"
     rates = outcomes_by_group(result, 1)
-    assert rates["A"].value == pytest.approx(0.2) and rates["A"].status == "pass"
-    assert rates["B"].value == pytest.approx(0.4) and rates["B"].status == "fail"
+    assert rates["A"].value == pytest.approx(0.2)
+    assert rates["A"].status == "pass"
+    assert rates["B"].value == pytest.approx(0.4)
+    assert rates["B"].status == "fail"
 
 
 def test_ratio_to_named_reference(known):
@@ -226,10 +230,14 @@ def test_ratio_to_named_reference(known):
 
     check = result.checks[0]
     outcomes = outcomes_by_group(result)
-    assert check.reference == "B" and check.reference_value == pytest.approx(0.4)
-    assert outcomes["B"].ratio == pytest.approx(1.0) and outcomes["B"].status == "pass"
-    assert outcomes["A"].ratio == pytest.approx(0.5) and outcomes["A"].status == "fail"
-    assert outcomes["C"].status == NOT_ENOUGH_DATA and outcomes["C"].ratio is None
+    assert check.reference == "B"
+    assert check.reference_value == pytest.approx(0.4)
+    assert outcomes["B"].ratio == pytest.approx(1.0)
+    assert outcomes["B"].status == "pass"
+    assert outcomes["A"].ratio == pytest.approx(0.5)
+    assert outcomes["A"].status == "fail"
+    assert outcomes["C"].status == NOT_ENOUGH_DATA
+    assert outcomes["C"].ratio is None
     assert outcomes["A"].threshold == [0.8, 1.25]
 
 
@@ -242,7 +250,8 @@ def test_default_reference_tie(known):
 
     assert result.checks[0].reference == "A"
     outcomes = outcomes_by_group(result)
-    assert outcomes["B"].ratio == pytest.approx(2.0) and outcomes["B"].status == "fail"
+    assert outcomes["B"].ratio == pytest.approx(2.0)
+    assert outcomes["B"].status == "fail"
 
 
 def test_default_reference_largest_group(tmp_path):
@@ -278,8 +287,10 @@ def test_min_max_ratio(known):
 
     # Recall 0.6 over 0.8 (C, with recall 1.0, is too small to count as the largest).
     strict = outcomes_by_group(result, 0)
-    assert strict["B"].ratio == pytest.approx(0.75) and strict["B"].status == "fail"
-    assert strict["A"].ratio == pytest.approx(1.0) and strict["A"].status == "pass"
+    assert strict["B"].ratio == pytest.approx(0.75)
+    assert strict["B"].status == "fail"
+    assert strict["A"].ratio == pytest.approx(1.0)
+    assert strict["A"].status == "pass"
     assert result.checks[0].status == "fail"
     assert result.checks[1].status == "pass"
 
@@ -295,7 +306,8 @@ def test_slice_and_all_examples(known):
 
     sliced = result.checks[0].outcomes
     assert [outcome.group for outcome in sliced] == ["attr:group=B"]
-    assert sliced[0].value == pytest.approx(0.6) and sliced[0].status == "pass"
+    assert sliced[0].value == pytest.approx(0.6)
+    assert sliced[0].status == "pass"
     whole = result.checks[1].outcomes
     assert whole[0].group == "(all)"
     assert whole[0].value == pytest.approx(recall_score(joined["label"], joined["prediction"]))

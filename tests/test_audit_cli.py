@@ -53,7 +53,8 @@ def test_passing_audit_exit_0(folder, capsys):
     code, out, err = run(capsys, ["--config", path])
 
     assert code == 0, err
-    assert "PASS" in out and "recall by group" in out
+    assert "PASS" in out
+    assert "recall by group" in out
     assert "Audit passed" in out
 
 
@@ -105,13 +106,19 @@ def test_json_lists_every_group(folder, capsys):
 
     report = json.loads(out)
     assert code == 1
-    assert report["passed"] is False and report["min_support"] == 30 and report["examples"] == 200
+    assert report["passed"] is False
+    assert report["min_support"] == 30
+    assert report["examples"] == 200
     [check] = report["checks"]
-    assert check["status"] == "fail" and check["reference"] == "A" and check["reference_value"] == pytest.approx(0.2)
+    assert check["status"] == "fail"
+    assert check["reference"] == "A"
+    assert check["reference_value"] == pytest.approx(0.2)
     groups = {outcome["group"]: outcome for outcome in check["outcomes"]}
     assert set(groups) == {"A", "B"}
-    assert groups["B"]["value"] == pytest.approx(0.4) and groups["B"]["ratio"] == pytest.approx(2.0)
-    assert groups["B"]["support"] == 50 and groups["B"]["threshold"] == [0.8, 1.25]
+    assert groups["B"]["value"] == pytest.approx(0.4)
+    assert groups["B"]["ratio"] == pytest.approx(2.0)
+    assert groups["B"]["support"] == 50
+    assert groups["B"]["threshold"] == [0.8, 1.25]
     assert groups["B"]["ci_low"] < 0.4 < groups["B"]["ci_high"]
     assert check["worst"]["group"] == "B"
 
@@ -124,7 +131,8 @@ def test_keep_exclude_add_to_filter(folder, capsys):
     code, out, err = run(capsys, ["--config", path, "--keep", "attr:group=A", "--format", "json"])
     assert code == 0, err
     report = json.loads(out)
-    assert report["examples"] == 100 and report["filter"]["keep"] == ["attr:group=A"]
+    assert report["examples"] == 100
+    assert report["filter"]["keep"] == ["attr:group=A"]
     assert report["checks"][0]["outcomes"][0]["value"] == pytest.approx(0.8)
     assert run(capsys, ["--config", path, "--exclude", "attr:group=B"])[0] == 0
 
@@ -146,7 +154,8 @@ def test_missing_audit_section_exit_2(folder, capsys):
 
     code, out, err = run(capsys, ["--config", path])
 
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     assert "error: The dataset file has no checks to audit." in err
     assert "[[audit.checks]]" in err
 
@@ -238,7 +247,8 @@ def test_invalid_spec_message(folder, capsys, section, message, hint):
 
     code, out, err = run(capsys, ["--config", path])
 
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     assert err.startswith(f"error: In {path}")
     assert message in err
     assert hint in err
@@ -282,7 +292,8 @@ def test_screening_covid_recall_exit_1(tmp_path, capsys):
     outcome = check["worst"]
     assert code == 1
     assert (check["metric"], check["class"], check["severity"]) == ("recall", "covid", "blocking")
-    assert outcome["group"] == "(all)" and outcome["class"] == "covid"
+    assert outcome["group"] == "(all)"
+    assert outcome["class"] == "covid"
     assert outcome["value"] == pytest.approx(expected) == pytest.approx(0.05)
     assert outcome["status"] == "fail"
 
