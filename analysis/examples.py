@@ -404,7 +404,7 @@ def find_examples(
     query: ExampleQuery,
     columns: list[str] | tuple[str, ...] = (),
 ) -> ExamplePage:
-    """Return the page of examples that ``query`` asks for, with the chosen metadata columns, and the number of matches.
+    """Return the page of examples that ``query`` requests, with the chosen metadata columns, and the number of matches.
 
     The page has the columns of :data:`EXAMPLE_COLUMNS`, then one column per
     other chosen column, named by its key in :func:`column_choices`.
@@ -476,7 +476,7 @@ def export_examples(
     """Write every example matching ``query`` (all pages, in its order) with the chosen columns to ``path``.
 
     ``file_format`` is ``csv`` or ``parquet``. DuckDB writes the file, so
-    the rows never pass through pandas. The tags column holds the carried
+    the rows never pass through pandas. The tags column contains the carried
     tag names joined by :data:`EXPORT_TAG_SEPARATOR`.
     """
     query.check(dataset)

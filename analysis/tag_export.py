@@ -1,6 +1,6 @@
 """Exporting the current tags in the long form: one (id, tag) row per tag an example carries.
 
-The export holds the tags as every page counts them: the file tags with the
+The export contains the tags as every page counts them: the file tags with the
 workspace edits on top. It is the input form of a long tags file, so it can
 be merged back into a team's files and named under ``[files] tags``. The id
 column keeps the predictions file's name for it. Only analysed examples are

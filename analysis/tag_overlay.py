@@ -1,11 +1,11 @@
 """Workspace tag edits laid over the tags of the files.
 
 The files are never changed. :func:`apply_tag_edits` defines a second view
-beside ``examples`` in which each tag column is the file value unless the
-workspace sets it for that example, tags renamed or deleted in the workspace
+beside ``examples``. In it, each tag column is the file value unless the
+workspace sets it for that example. Tags renamed or deleted in the workspace
 are renamed or left out, and tags created there are added. The opened
 dataset it returns reads that view, so every count, page and command sees
-the edits; the file values stay available in ``dataset.file_view``.
+the edits. The file values stay available in ``dataset.file_view``.
 
 The view and the table of assignments are named by a digest of the edits,
 so datasets with different edits (sessions a rerun apart) can share one

@@ -55,8 +55,8 @@ from analysis.i18n import _, ngettext
 log = logging.getLogger(__name__)
 
 WORKSPACE_FILE_NAME = "workspace.sqlite"
-# Folder of the workspace under the data root (the folder holding the dataset
-# folders) when none is given; hidden, so it is not listed as a dataset.
+# Folder of the workspace under the data root (the folder containing the dataset
+# folders) when none is given. Its name starts with a dot, so it is not listed as a dataset.
 DEFAULT_WORKSPACE_NAME = ".workspace"
 # Environment variable naming the workspace folder, read by the dashboard and the command line.
 WORKSPACE_VARIABLE = "ERROR_ANALYSIS_WORKSPACE"
@@ -687,7 +687,7 @@ class TagEdits:
     ``assignments`` has one row per (tag, example) set here: ``tag``,
     ``example_id`` (text), ``present`` (bool), ``changed_by`` and
     ``changed_at``. ``names`` maps each tag named here to the file tag it
-    shows (None for a tag created here); ``hidden`` holds the file tags
+    shows (None for a tag created here); ``hidden`` contains the file tags
     renamed or deleted here.
     """
 
@@ -799,7 +799,7 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
     )
 
 
-# Longest tag name accepted: longer names break tables and charts.
+# Maximum length of a tag name: longer names break tables and charts.
 MAX_TAG_NAME = 100
 
 

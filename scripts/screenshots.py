@@ -42,7 +42,7 @@ SHOTS = [
     ("examples.png", "/Examples?dataset=digits&outcome=errors&columns=id&columns=image&columns=label&columns=prediction&columns=score&columns=tags"),
     ("label_errors.png", "/Label_errors?dataset=digits"),
 ]
-# What each page shows once it has drawn: a chart, or the first table for pages without one.
+# Element that shows a page has drawn: a chart, or the first table for pages without one.
 READY = {
     "examples.png": '[data-testid="stDataFrame"] canvas',
     "label_errors.png": '[data-testid="stDataFrame"] canvas',

@@ -199,7 +199,7 @@ def test_digits_images_in_table_and_detail():
 
 
 def write_media_dataset(root: Path) -> Path:
-    """Write a dataset whose image column holds a valid path, paths leaving the folder and a missing file."""
+    """Write a dataset whose image column contains a valid path, paths leaving the folder and a missing file."""
     folder = root / "media"
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "ok.png").write_bytes(PNG_BYTES)

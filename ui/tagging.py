@@ -27,7 +27,7 @@ from ui.workspace import WorkspaceState, undo_last_edit
 
 _MESSAGE_KEY = "tagging_message"
 _PENDING_KEY = "tagging_pending"
-# Choice of the tag selector that asks for a new tag's name.
+# Choice of the tag selector that opens the field for a new tag's name.
 _NEW_TAG = "\u0000new"
 
 ORIGINS = {
@@ -66,7 +66,7 @@ def tag_controls(context: PageContext, selected_ids: list[object], matching_ids:
         target = st.radio(_("Apply to"), list(targets), format_func=targets.get, horizontal=True, key="tagging_target")
         names = [tag.name for tag in context.dataset.tags]
         choice_column, name_column = st.columns(2)
-        # No tag is chosen until the user picks one, so a press of "Add tag" never uses a tag nobody chose.
+        # No tag is chosen until the user picks one, so "Add tag" cannot apply a tag the user did not choose.
         choice = choice_column.selectbox(
             _("Tag"),
             [*names, _NEW_TAG],

@@ -46,7 +46,7 @@ class WorkspaceState:
 
 
 # Session state key of the name typed in the sidebar, recorded as the author of
-# edits. The widget has its own key: Streamlit forgets a widget's value when
+# edits. The widget has its own key: Streamlit drops a widget's value when
 # another page is opened, so the name is copied to a plain key that stays.
 EDITOR_NAME_KEY = "editor_name"
 _EDITOR_WIDGET_KEY = "editor_name_input"
