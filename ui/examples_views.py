@@ -209,7 +209,7 @@ def show_detail(context: PageContext, page: ExamplePage, selected: list[Any], me
 def show_example_detail(context: PageContext, example_id: Any, media: dict[str, str]) -> None:
     """Show one example in full: its outcome, its tags with where they come from, its media and every column."""
     with stop_on_analysis_error():
-        detail = example_detail(context.dataset, _plain(example_id))
+        detail = example_detail(context.dataset, plain_value(example_id))
     if detail is None:
         st.info(_("This example is no longer in the list."), icon=":material/info:")
         return
@@ -225,7 +225,7 @@ def show_example_detail(context: PageContext, example_id: Any, media: dict[str, 
     columns_column.dataframe(_detail_frame(detail), hide_index=True, column_config={"column": _("column"), "value": _("value")})
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """Convert a NumPy scalar id to a Python value, which DuckDB binds as a parameter."""
     return value.item() if hasattr(value, "item") else value
 

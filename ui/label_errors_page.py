@@ -19,11 +19,11 @@ from analysis.label_errors import DEFAULT_LIMIT, SuspectedLabelErrors, suspected
 from analysis.model import Dataset
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.examples_views import media_columns, show_example_detail
+from ui.examples_views import media_columns, plain_value, show_example_detail
 from ui.formatting import count
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
-from ui.url_state import notice_ignored, read_value, write_value
+from ui.url_state import notice_ignored, read_page, read_value, write_value
 from ui.workspace import WorkspaceState
 
 # The tag the button gives to the top of the ranking.
@@ -45,11 +45,10 @@ def read_settings() -> tuple[int, bool, int]:
     if flagged not in (None, "0", "1"):
         notice_ignored(FLAGGED, flagged, _("use 1 to rank flagged examples only, or 0."))
         flagged = None
-    page = _read_integer(PAGE, 1, 1, None)
-    return top, flagged == "1", page
+    return top, flagged == "1", read_page(PAGE)
 
 
-def _read_integer(name: str, default: int, minimum: int, maximum: int | None) -> int:
+def _read_integer(name: str, default: int, minimum: int, maximum: int) -> int:
     text = read_value(name)
     if text is None:
         return default
@@ -57,9 +56,8 @@ def _read_integer(name: str, default: int, minimum: int, maximum: int | None) ->
         value = int(text)
     except ValueError:
         value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        bound = _("a whole number from {low} to {high}", low=minimum, high=maximum) if maximum else _("a whole number of at least {low}", low=minimum)
-        notice_ignored(name, text, _("use {bound}.", bound=bound))
+    if value is None or not minimum <= value <= maximum:
+        notice_ignored(name, text, _("use a whole number from {low} to {high}.", low=minimum, high=maximum))
         return default
     return value
 
@@ -158,7 +156,7 @@ def show_selected(context: PageContext, frame: pd.DataFrame, page: int) -> None:
     st.subheader(_("Example {id}", id=escape_markdown(str(example_id))))
     if not rows:
         st.caption(_("Select a row of the ranking to see it here. Until then, this is the first example of the page."))
-    show_example_detail(context, example_id.item() if hasattr(example_id, "item") else example_id, media_columns(context))
+    show_example_detail(context, plain_value(example_id), media_columns(context))
 
 
 def _store_page() -> None:
