@@ -758,25 +758,27 @@ def _typed_hlp(connection: sqlite3.Connection, dataset: str, tags: Collection[st
 
 def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Mapping[str, Any], who: str, when: str) -> None:
     """Write each changed row of the tag tables: None deletes the row, any other value sets it."""
-    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: [], _TYPED_HLP: []}
-    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: [], _TYPED_HLP: []}
+    deleted: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
+    written: dict[str, list[tuple]] = {_ASSIGNMENT: [], _NAME: [], _HIDDEN: []}
+    typed_hlp: dict[str, float | None] = {}
     for key, value in values.items():
         table, *parts = json.loads(key)
-        if value is None:
+        if table == _TYPED_HLP:
+            typed_hlp[parts[0]] = None if value is None else float(value)
+        elif value is None:
             deleted[table].append((dataset, *parts))
         elif table == _ASSIGNMENT:
             written[table].append((dataset, *parts, int(bool(value)), who, when))
         elif table == _NAME:
             written[table].append((dataset, *parts, value["file"], who, when))
-        elif table == _TYPED_HLP:
-            written[table].append((dataset, *parts, float(value), who, when))
         else:
             written[table].append((dataset, *parts, who, when))
+
     # Deletes first: a rename deletes the old rows and writes new ones in the same edit.
     connection.executemany("DELETE FROM tag_assignments WHERE dataset = ? AND tag = ? AND example_id = ?", deleted[_ASSIGNMENT])
     connection.executemany("DELETE FROM tag_names WHERE dataset = ? AND tag = ?", deleted[_NAME])
     connection.executemany("DELETE FROM hidden_file_tags WHERE dataset = ? AND tag = ?", deleted[_HIDDEN])
-    connection.executemany("DELETE FROM hlp_values WHERE dataset = ? AND tag = ?", deleted[_TYPED_HLP])
+
     connection.executemany(
         "INSERT INTO tag_assignments (dataset, tag, example_id, present, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (dataset, tag, example_id) DO UPDATE SET present = excluded.present, "
@@ -793,10 +795,9 @@ def _apply_tag_changes(connection: sqlite3.Connection, dataset: str, values: Map
         "INSERT OR REPLACE INTO hidden_file_tags (dataset, tag, changed_by, changed_at) VALUES (?, ?, ?, ?)",
         written[_HIDDEN],
     )
-    connection.executemany(
-        "INSERT OR REPLACE INTO hlp_values (dataset, tag, value, changed_by, changed_at) VALUES (?, ?, ?, ?, ?)",
-        written[_TYPED_HLP],
-    )
+
+    # A typed HLP value moves or goes with its tag; HLP edits write it the same way.
+    Workspace._apply_hlp(connection, dataset, typed_hlp, who, when)
 
 
 # Maximum length of a tag name: longer names break tables and charts.

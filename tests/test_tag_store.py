@@ -254,7 +254,7 @@ def test_renamed_tag_keeps_file_hlp(tmp_path, speech):
     assert "car_noise" not in rows
 
 
-def test_created_tag_gets_no_hlp_of_deleted_file_tag(tmp_path, speech):
+def test_recreated_tag_has_no_file_hlp(tmp_path, speech):
     dataset, _expected = speech
     workspace = Workspace(tmp_path)
     workspace.delete_tag("speech_commands", "car_noise", dataset.file_tag_names)

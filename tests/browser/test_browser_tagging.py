@@ -37,7 +37,7 @@ def select_second_row(page: Page) -> str:
     return example_id
 
 
-def test_tag_selected_example_changes_tag_table_and_survives_restart(page: Page, tmp_path):
+def test_tagging_counts_and_survives_restart(page: Page, tmp_path):
     with running_dashboard(tmp_path, SAMPLE_DATA) as server:
         open_page(page, server.url("/Examples?dataset=speech_commands&columns=id&columns=label&columns=prediction"))
         expect(page_heading(page)).to_have_text("Examples")
