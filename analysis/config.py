@@ -229,12 +229,7 @@ def load_config(path: str | Path) -> DatasetConfig:
             _("Pass the path of a TOML dataset file, or give the input files with --predictions and --metadata."),
         )
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(
-            _("The dataset file {file} is not valid TOML: {error}.", file=path, error=error),
-            _("Fix the syntax at the line shown."),
-        ) from error
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(
             _("The dataset file {file} is not UTF-8 text.", file=path),
@@ -244,6 +239,18 @@ def load_config(path: str | Path) -> DatasetConfig:
         raise ConfigError(
             _("The dataset file {file} could not be read: {reason}.", file=path, reason=error.strerror or error),
             _("Check that the file exists and that you may read it."),
+        ) from error
+    return parse_config_text(text, path)
+
+
+def parse_config_text(text: str, path: Path) -> DatasetConfig:
+    """Validate the text of a dataset file as if it were the file at ``path``, whose folder relative file paths start from."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            _("The dataset file {file} is not valid TOML: {error}.", file=path, error=error),
+            _("Fix the syntax at the line shown."),
         ) from error
 
     schema = document.get("schema")

@@ -1,10 +1,11 @@
-"""Audit page: the checklist of the dataset file's [audit] section with its evidence."""
+"""Audit page: the checklist of the dataset file's [audit] section with its evidence, and the editor of its checks."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from analysis.i18n import _
+from ui.audit_editor import edit_audit
 from ui.audit_page import audit_result, explain_missing_section, show_checklist, show_evidence, show_verdict
 from ui.page import start_page
 
@@ -12,13 +13,19 @@ from ui.page import start_page
 def main() -> None:
     context = start_page(_("Audit"))
     st.title(_("Audit"))
-    if context.dataset.config.audit is None:
-        explain_missing_section()
-        return
-    result = audit_result(context)
-    show_verdict(result)
-    show_checklist(result)
-    show_evidence(result)
+
+    # The checklist is drawn above the editor but from the editor's draft, so it is filled after the editor ran.
+    checklist = st.container()
+    draft = edit_audit(context)
+    spec = draft.spec if draft.spec is not None else context.dataset.config.audit
+    with checklist:
+        if spec is None or not spec.checks:
+            explain_missing_section()
+            return
+        result = audit_result(context, spec)
+        show_verdict(result)
+        show_checklist(result)
+        show_evidence(result)
 
 
 main()

@@ -2,6 +2,8 @@
 
 The checks run under the section's own filter, so the page shows what
 ``python -m analysis audit`` decides, whatever the sidebar's global filter.
+Edited checks that are not saved yet run instead of the file's
+(:mod:`ui.audit_editor`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from analysis.audit import FAIL, NOT_ENOUGH_DATA, PASS, AuditResult, run_audit
-from analysis.i18n import N_, _
+from analysis.audit_file import audit_section_text
+from analysis.audit_spec import AuditSpec
+from analysis.i18n import N_, _, ngettext
 from analysis.model import Dataset
 from ui.data import Fingerprint
 from ui.errors import escape_markdown, stop_on_analysis_error
@@ -22,16 +26,16 @@ from ui.page import PageContext
 STATUS_LABELS = {PASS: N_("pass"), FAIL: N_("fail"), NOT_ENOUGH_DATA: N_("not enough data")}
 
 
-def audit_result(context: PageContext) -> AuditResult:
-    """Run the dataset's audit (cached per dataset fingerprint, which follows the files and the tag edits)."""
+def audit_result(context: PageContext, spec: AuditSpec) -> AuditResult:
+    """Run ``spec`` on the dataset (cached per dataset fingerprint, which follows the files and the tag edits, and per spec)."""
     with st.spinner(_("Running the audit checks…")), stop_on_analysis_error():
-        return _audit(str(context.folder), context.fingerprint, context.dataset)
+        return _audit(str(context.folder), context.fingerprint, audit_section_text(spec), context.dataset, spec)
 
 
-# The folder and fingerprint stand for the unhashed dataset in the cache key.
+# The folder and fingerprint stand for the unhashed dataset in the cache key, the TOML text for the spec.
 @st.cache_data(max_entries=16, show_spinner=False)
-def _audit(folder: str, fingerprint: Fingerprint, _dataset: Dataset) -> AuditResult:
-    return run_audit(_dataset, _dataset.config.audit)
+def _audit(folder: str, fingerprint: Fingerprint, spec_text: str, _dataset: Dataset, _spec: AuditSpec) -> AuditResult:
+    return run_audit(_dataset, _spec)
 
 
 def show_verdict(result: AuditResult) -> None:
@@ -39,9 +43,16 @@ def show_verdict(result: AuditResult) -> None:
     if result.passed and not failed:
         st.success(_("Every check passes on {examples} examples.", examples=count(result.examples)))
     elif result.passed:
-        st.warning(_("No blocking check fails, but {count} warning checks fail.", count=len(failed)))
+        st.warning(ngettext("No blocking check fails, but {count} warning check does.", "No blocking check fails, but {count} warning checks fail.", len(failed)))
     else:
-        st.error(_("The audit fails: {count} of {total} checks fail, at least one of them blocking.", count=len(failed), total=len(result.checks)))
+        st.error(
+            ngettext(
+                "The audit fails: {count} check of {total} fails, and it is blocking.",
+                "The audit fails: {count} of {total} checks fail, at least one of them blocking.",
+                len(failed),
+                total=len(result.checks),
+            )
+        )
     description = result.example_filter.describe() if result.example_filter else _("all examples")
     st.caption(
         escape_markdown(
@@ -138,8 +149,8 @@ def _threshold(threshold: Any) -> str | None:
 def explain_missing_section() -> None:
     st.info(
         _(
-            "This dataset file has no [audit] section. Add checks such as a minimum recall of a class or a false-positive-rate ratio across an attribute "
-            "(the README's Audit section has an example), then run them here or as a CI gate with python -m analysis audit."
+            "This dataset file has no audit checks yet. Add checks such as a minimum recall of a class or a false-positive-rate ratio across an attribute "
+            "in the editor below and save them to the dataset file (the README's Audit section explains each key); python -m analysis audit then runs them as a CI gate."
         ),
         icon=":material/info:",
     )
