@@ -378,3 +378,23 @@ def test_new_section_from_dataset_without_audit(tmp_path, monkeypatch):
     assert not app.exception
     assert checklist(app).loc["overall accuracy", "status"] == "pass"
     assert load_config(folder / "dataset.toml").audit.checks[0].threshold == 0.5
+
+
+def test_ratio_and_fairness_thresholds_shown(data_root):
+    from fairlearn.metrics import demographic_parity_difference
+
+    frame = screening_rates()
+    expected = demographic_parity_difference(frame["true_label"] == "covid", frame["pred_label"] == "covid", sensitive_features=frame["sex"])
+    app = run(PAGE, "screening")
+    added = [
+        {"name": "parity by sex", "metric": "demographic_parity_difference", "attribute": "sex", "rule": "at_most", "threshold": "0.1"},
+        {"name": "accuracy spread by device", "metric": "accuracy", "attribute": "device", "rule": "min_max_ratio", "threshold": "0.8"},
+    ]
+
+    edit_checks(app, added=added)
+
+    assert not app.exception
+    table = checklist(app)
+    assert table.loc["parity by sex", "threshold"] == "at most 0.1"
+    assert table.loc["parity by sex", "value"] == f"{expected:.3f}"
+    assert table.loc["accuracy spread by device", "threshold"] == "ratio at least 0.8"

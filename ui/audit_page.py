@@ -15,7 +15,7 @@ import streamlit as st
 
 from analysis.audit import FAIL, NOT_ENOUGH_DATA, PASS, AuditResult, run_audit
 from analysis.audit_file import audit_section_text
-from analysis.audit_spec import AuditSpec
+from analysis.audit_spec import AT_MOST, FAIRNESS_MEASURES, MIN_MAX_RATIO, AuditCheck, AuditSpec
 from analysis.i18n import N_, _, ngettext
 from analysis.model import Dataset
 from ui.data import Fingerprint
@@ -72,9 +72,9 @@ def show_checklist(result: AuditResult) -> None:
                 "severity": check.check.severity,
                 "check": check.check.name,
                 "worst_group": None if worst is None else (worst.group or worst.class_name or _("all")),
-                "value": None if worst is None else _percent(worst.value),
+                "value": None if worst is None else _value(worst.value, check.check.metric),
                 "interval": None if worst is None else _interval(worst.ci_low, worst.ci_high),
-                "threshold": None if worst is None else _threshold(worst.threshold),
+                "threshold": None if worst is None else _threshold(worst.threshold, check.check),
                 "support": None if worst is None else worst.support,
             }
         )
@@ -102,7 +102,7 @@ def show_evidence(result: AuditResult) -> None:
         with st.expander(title, expanded=check.status == FAIL):
             if check.reference is not None:
                 st.caption(escape_markdown(_("Reference group: {group} ({value}).", group=check.reference, value=_percent(check.reference_value))))
-            frame = pd.DataFrame([_outcome_row(outcome) for outcome in check.outcomes])
+            frame = pd.DataFrame([_outcome_row(outcome, check.check.metric) for outcome in check.outcomes])
             st.dataframe(
                 frame,
                 hide_index=True,
@@ -117,11 +117,11 @@ def show_evidence(result: AuditResult) -> None:
             )
 
 
-def _outcome_row(outcome: Any) -> dict:
+def _outcome_row(outcome: Any, metric: str) -> dict:
     return {
         "group": outcome.group or outcome.class_name or _("all"),
         "status": _(STATUS_LABELS[outcome.status]),
-        "value": _percent(outcome.value),
+        "value": _value(outcome.value, metric),
         "interval": _interval(outcome.ci_low, outcome.ci_high),
         "ratio": outcome.ratio,
         "support": outcome.support,
@@ -138,11 +138,22 @@ def _interval(low: float | None, high: float | None) -> str | None:
     return None if missing else interval(low, high)
 
 
-def _threshold(threshold: Any) -> str | None:
+def _value(value: float | None, metric: str) -> str | None:
+    """Format a rate as a percentage, and a fairness measure (a difference or ratio of rates) as a plain number."""
+    if metric not in FAIRNESS_MEASURES:
+        return _percent(value)
+    return None if value is None or pd.isna(value) else _("{value:.3f}", value=value)
+
+
+def _threshold(threshold: Any, check: AuditCheck) -> str | None:
     if threshold is None:
         return None
     if isinstance(threshold, (list, tuple)):
         return _("ratio {low} to {high}", low=threshold[0], high=threshold[1])
+    if check.rule == MIN_MAX_RATIO:
+        return _("ratio at least {value}", value=threshold)
+    if check.metric in FAIRNESS_MEASURES:
+        return _("at most {value}", value=threshold) if check.rule == AT_MOST else _("at least {value}", value=threshold)
     return _("{value:.1%}", value=threshold)
 
 
