@@ -17,7 +17,7 @@ and ``class`` (the one-vs-rest class of the score curves).
 
 from __future__ import annotations
 
-from analysis.i18n import _
+from analysis.i18n import N_
 from ui.overview import (
     show_classes,
     show_confusion,
@@ -35,7 +35,7 @@ from ui.scores import show_scores
 
 
 def main() -> None:
-    context = start_page(_("Error analysis"))
+    context = start_page(N_("Error analysis"))
     dataset = context.dataset
     summary = context.summary()
 

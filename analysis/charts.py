@@ -9,12 +9,14 @@ chart, never a zero bar.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
 
-from analysis.i18n import _
+from analysis.i18n import _, number_separators
 
 _HEIGHT = 380
 _MARGIN = dict(l=10, r=10, t=40, b=10)
@@ -25,6 +27,19 @@ SMALL_SLICE_COLOR = "#b4b4b4"
 SMALL_SLICE_PATTERN = "/"
 
 
+def localized(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """Make a figure builder write its numbers (ticks, hover labels) with the current language's separators."""
+
+    @functools.wraps(build)
+    def build_localized(*args: Any, **kwargs: Any) -> go.Figure:
+        figure = build(*args, **kwargs)
+        figure.update_layout(separators=number_separators())
+        return figure
+
+    return build_localized
+
+
+@localized
 def slice_error_rate_figure(
     slices: list[dict[str, Any]],
     column: str,
@@ -92,6 +107,7 @@ def _small_slice_note(min_support: int | None) -> str:
     return "<br>" + _("fewer than {count} examples: wide interval", count=min_support)
 
 
+@localized
 def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:
     """Draw each tag's share of the data next to its share of the errors.
 
@@ -130,6 +146,7 @@ def tag_share_figure(tags: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
+@localized
 def tag_accuracy_hlp_figure(tags: list[dict[str, Any]]) -> go.Figure:
     """Draw each tag's accuracy, with its interval, next to its HLP.
 
@@ -177,6 +194,7 @@ def tag_accuracy_hlp_figure(tags: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
+@localized
 def points_per_effort_figure(priorities: list[dict[str, Any]]) -> go.Figure:
     """Draw the overall accuracy points each tag gains per unit of effort, largest first.
 
@@ -221,6 +239,7 @@ def _distance(upper: float | None, lower: float | None) -> float | None:
 # Classes and the confusion matrix --------------------------------------------------------
 
 
+@localized
 def class_distribution_figure(classes: list[dict[str, Any]]) -> go.Figure:
     """Draw, per class, how many examples carry the label next to how many the model predicts as it.
 
@@ -265,6 +284,7 @@ def row_normalised(counts: list[list[int]]) -> list[list[float | None]]:
     return rows
 
 
+@localized
 def confusion_matrix_figure(classes: list[str], counts: list[list[int]], normalised: bool = False, title: str | None = None) -> go.Figure:
     """Draw a confusion matrix as a heatmap: rows are labels, columns are predictions.
 
@@ -308,6 +328,7 @@ def confusion_matrix_figure(classes: list[str], counts: list[list[int]], normali
 _UNIT_RANGE = [-0.02, 1.02]
 
 
+@localized
 def roc_figure(points: Any, auc: float | None, marker: tuple[float, float] | None = None) -> go.Figure:
     """Draw a ROC curve from :func:`analysis.scores.roc_points`, with the chance diagonal.
 
@@ -332,6 +353,7 @@ def roc_figure(points: Any, auc: float | None, marker: tuple[float, float] | Non
     return figure
 
 
+@localized
 def precision_recall_figure(
     points: Any, average_precision: float | None, prevalence: float | None, marker: tuple[float, float] | None = None
 ) -> go.Figure:
@@ -367,6 +389,7 @@ def precision_recall_figure(
     return figure
 
 
+@localized
 def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
     """Draw a reliability chart from :func:`analysis.scores.calibration_bins`, with the diagonal of perfect calibration.
 
@@ -421,6 +444,7 @@ def calibration_figure(bins: Any, title: str, observed_label: str) -> go.Figure:
     return figure
 
 
+@localized
 def intersection_heatmap(cells: list[dict[str, Any]], metric: str) -> go.Figure:
     """Draw a metric over the cells of an intersection, rows by the first predicate, columns by the second.
 

@@ -15,16 +15,24 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gettext
+import string
 from pathlib import Path
+from typing import Any
+
+from babel.numbers import get_decimal_symbol, get_group_symbol
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
+# The languages with a catalog, by code, each named in its own language for the picker.
+LANGUAGES = {"en": "English", "vi": "Tiếng Việt"}
 
 _active: contextvars.ContextVar[gettext.NullTranslations | None] = contextvars.ContextVar(
     "analysis_translations", default=None
 )
+_language: contextvars.ContextVar[str] = contextvars.ContextVar("analysis_language", default=SOURCE_LANGUAGE)
 
 
 def load_translations(language: str) -> gettext.NullTranslations:
@@ -35,25 +43,74 @@ def load_translations(language: str) -> gettext.NullTranslations:
 
 
 def set_language(language: str) -> None:
-    """Make ``language`` the language of messages in the current context (thread or task)."""
+    """Make ``language`` the language of messages and numbers in the current context (thread or task)."""
     _active.set(load_translations(language))
+    _language.set(language)
+
+
+def current_language() -> str:
+    """Return the code of the language set in the current context, ``en`` unless set."""
+    return _language.get()
 
 
 @contextlib.contextmanager
-def using(translations: gettext.NullTranslations):
-    """Translate with ``translations`` inside the block, then restore the previous catalog."""
+def using(translations: gettext.NullTranslations, language: str | None = None):
+    """Translate with ``translations`` inside the block, then restore the previous catalog.
+
+    ``language`` also sets the number format; without it the numbers keep the current one.
+    """
     token = _active.set(translations)
+    language_token = _language.set(language) if language is not None else None
     try:
         yield
     finally:
         _active.reset(token)
+        if language_token is not None:
+            _language.reset(language_token)
+
+
+@functools.lru_cache(maxsize=None)
+def _number_symbols(language: str) -> tuple[str, str]:
+    """Return the decimal and group separators of ``language`` from the CLDR data that Babel ships."""
+    return get_decimal_symbol(language), get_group_symbol(language)
+
+
+def number_separators() -> str:
+    """Return the decimal and group separators of the current language as one string, as plotly's ``separators`` takes them."""
+    decimal, group = _number_symbols(current_language())
+    return decimal + group
+
+
+class _LocalizedFormatter(string.Formatter):
+    """A ``str.format`` that writes the numbers it formats with the separators of the current language.
+
+    Python formats ``{count:,}`` and ``{value:.1f}`` with "," and "." whatever
+    the language, so the two are swapped for the language's own afterwards.
+    """
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return text
+        decimal, group = _number_symbols(current_language())
+        if (decimal, group) == (".", ","):
+            return text
+        return text.translate({ord("."): decimal, ord(","): group})
+
+
+_formatter = _LocalizedFormatter()
+
+
+def fill(text: str, **params: object) -> str:
+    """Fill the ``{name}`` placeholders of ``text`` as ``str.format`` does, with numbers in the current language's format."""
+    return _formatter.format(text, **params)
 
 
 def _(message: str, /, **params: object) -> str:
     """Translate ``message`` and fill its ``{name}`` placeholders from ``params``."""
     translations = _active.get()
     text = translations.gettext(message) if translations is not None else message
-    return text.format(**params) if params else text
+    return fill(text, **params) if params else text
 
 
 def ngettext(singular: str, plural: str, count: int, /, **params: object) -> str:
@@ -67,7 +124,7 @@ def ngettext(singular: str, plural: str, count: int, /, **params: object) -> str
         text = singular if count == 1 else plural
     else:
         text = translations.ngettext(singular, plural, count)
-    return text.format(**{"count": count, **params})
+    return fill(text, **{"count": count, **params})
 
 
 def N_(message: str) -> str:

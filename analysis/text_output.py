@@ -187,7 +187,7 @@ def render_slices(report: dict[str, Any]) -> str:
     lines.append(
         _(
             "A slice is flagged when its adjusted p-value is below {q}, its gap to overall is at least {gap} points and its support at least {support}.",
-            q=settings["fdr_q"], gap=f"{100 * settings['min_gap']:g}", support=settings["min_support"],
+            q=settings["fdr_q"], gap=format(100 * settings["min_gap"], "g"), support=settings["min_support"],
         )
     )
     lines.append("")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import discovery
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from ui.page import show_filter_banner, start_page
 from ui.slices_page import (
     SliceSelection,
@@ -50,7 +50,7 @@ from ui.slices_views import (
 
 
 def main() -> None:
-    context = start_page(_("Slices"))
+    context = start_page(N_("Slices"))
     st.title(_("Slices"))
     summary = context.summary()
     show_filter_banner(context, summary)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from ui.page import show_filter_banner, start_page
 from ui.tagging import show_tag_manager
 from ui.tags_page import (
@@ -17,7 +17,7 @@ from ui.tags_page import (
 
 
 def main() -> None:
-    context = start_page(_("Tags"))
+    context = start_page(N_("Tags"))
     state = context.workspace
     summary = context.summary()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from ui.page import show_filter_banner, start_page
 from ui.what_if_page import (
     priorities,
@@ -17,7 +17,7 @@ from ui.what_if_page import (
 
 
 def main() -> None:
-    context = start_page(_("What-if"))
+    context = start_page(N_("What-if"))
     state = context.workspace
     table = context.summary()
 

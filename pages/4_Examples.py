@@ -10,7 +10,7 @@ import functools
 import streamlit as st
 
 from analysis.examples import default_columns, matching_ids
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from analysis.media import IMAGE
 from ui.examples_page import read_columns, read_query, show_column_picker, show_filters
 from ui.examples_views import (
@@ -27,7 +27,7 @@ from ui.tagging import tag_controls
 
 
 def main() -> None:
-    context = start_page(_("Examples"))
+    context = start_page(N_("Examples"))
     st.title(_("Examples"))
     show_filter_banner(context, context.summary())
     dataset = context.dataset

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import AnalysisError
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from analysis.label_errors import check_probabilities
 from ui.errors import escape_markdown
 from ui.label_errors_page import (
@@ -22,7 +22,7 @@ from ui.page import show_filter_banner, start_page
 
 
 def main() -> None:
-    context = start_page(_("Label errors"))
+    context = start_page(N_("Label errors"))
     st.title(_("Suspected label errors"))
     show_filter_banner(context, context.summary())
     try:

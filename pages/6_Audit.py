@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.i18n import _
+from analysis.i18n import N_, _
 from ui.audit_editor import edit_audit
 from ui.audit_page import audit_result, explain_missing_section, show_checklist, show_evidence, show_verdict
 from ui.page import start_page
 
 
 def main() -> None:
-    context = start_page(_("Audit"))
+    context = start_page(N_("Audit"))
     st.title(_("Audit"))
 
     # The checklist is drawn above the editor but from the editor's draft, so it is filled after the editor ran.

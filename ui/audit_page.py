@@ -15,15 +15,16 @@ import streamlit as st
 
 from analysis.audit import FAIL, NOT_ENOUGH_DATA, PASS, AuditResult, run_audit
 from analysis.audit_file import audit_section_text
-from analysis.audit_spec import AT_MOST, FAIRNESS_MEASURES, MIN_MAX_RATIO, AuditCheck, AuditSpec
+from analysis.audit_spec import AT_MOST, BLOCKING, FAIRNESS_MEASURES, MIN_MAX_RATIO, WARNING, AuditCheck, AuditSpec
 from analysis.i18n import N_, _, ngettext
 from analysis.model import Dataset
 from ui.data import Fingerprint
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.formatting import count, interval, percent
+from ui.formatting import count, interval, localized_table, percent
 from ui.page import PageContext
 
 STATUS_LABELS = {PASS: N_("pass"), FAIL: N_("fail"), NOT_ENOUGH_DATA: N_("not enough data")}
+SEVERITY_LABELS = {BLOCKING: N_("blocking"), WARNING: N_("warning")}
 
 
 def audit_result(context: PageContext, spec: AuditSpec) -> AuditResult:
@@ -69,7 +70,7 @@ def show_checklist(result: AuditResult) -> None:
         rows.append(
             {
                 "status": _(STATUS_LABELS[check.status]),
-                "severity": check.check.severity,
+                "severity": _(SEVERITY_LABELS[check.check.severity]),
                 "check": check.check.name,
                 "worst_group": None if worst is None else (worst.group or worst.class_name or _("all")),
                 "value": None if worst is None else _value(worst.value, check.check.metric),
@@ -78,10 +79,9 @@ def show_checklist(result: AuditResult) -> None:
                 "support": None if worst is None else worst.support,
             }
         )
-    st.dataframe(
+    data, config = localized_table(
         pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
+        {
             "status": _("status"),
             "severity": _("severity"),
             "check": _("check"),
@@ -91,8 +91,8 @@ def show_checklist(result: AuditResult) -> None:
             "threshold": _("threshold"),
             "support": st.column_config.NumberColumn(_("support"), format="localized"),
         },
-        key="audit_checklist",
     )
+    st.dataframe(data, hide_index=True, column_config=config, key="audit_checklist")
 
 
 def show_evidence(result: AuditResult) -> None:
@@ -103,10 +103,9 @@ def show_evidence(result: AuditResult) -> None:
             if check.reference is not None:
                 st.caption(escape_markdown(_("Reference group: {group} ({value}).", group=check.reference, value=_percent(check.reference_value))))
             frame = pd.DataFrame([_outcome_row(outcome, check.check.metric) for outcome in check.outcomes])
-            st.dataframe(
+            data, config = localized_table(
                 frame,
-                hide_index=True,
-                column_config={
+                {
                     "group": _("group"),
                     "status": _("status"),
                     "value": _("value"),
@@ -115,6 +114,7 @@ def show_evidence(result: AuditResult) -> None:
                     "support": st.column_config.NumberColumn(_("support"), format="localized"),
                 },
             )
+            st.dataframe(data, hide_index=True, column_config=config)
 
 
 def _outcome_row(outcome: Any, metric: str) -> dict:

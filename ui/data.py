@@ -32,7 +32,7 @@ import streamlit as st
 from analysis import ConfigError, Dataset, load_config, load_dataset, summarize
 from analysis.config import find_dataset_file
 from analysis.filters import ExampleFilter, parse_filter
-from analysis.i18n import _
+from analysis.i18n import _, current_language
 from analysis.tag_overlay import apply_tag_edits
 from analysis.workspace import DEFAULT_WORKSPACE_NAME, WORKSPACE_VARIABLE, TagEdits
 
@@ -59,8 +59,12 @@ UPLOAD_FOLDER_PREFIX = ".error-analysis-uploads-"
 # touches it. Streamlit has no public hook for a session's end.
 STALE_UPLOAD_SECONDS = 24 * 60 * 60
 
+LANGUAGE_KEY = "language:"
+
 # A (path, size in bytes, modification time in ns) triple per file; size and
-# time are None for a file that does not exist.
+# time are None for a file that does not exist. The last triple names the
+# language of the messages, so no cache hands text in one language to a
+# session reading another.
 Fingerprint = tuple[tuple[str, int | None, int | None], ...]
 
 
@@ -181,13 +185,13 @@ def _file_state(path: Path) -> tuple[str, int | None, int | None]:
 
 
 def open_dataset(folder: Path) -> tuple[Dataset, Fingerprint]:
-    """Open the dataset in ``folder`` and return it with the fingerprint of its files.
+    """Open the dataset in ``folder`` and return it with the fingerprint of its files and of the current language.
 
     The dataset is cached while the files are unchanged. Raises
     :class:`~analysis.AnalysisError` on invalid input. Errors are not cached,
     so a fixed file is picked up on the next rerun.
     """
-    fingerprint = dataset_fingerprint(folder)
+    fingerprint = (*dataset_fingerprint(folder), (LANGUAGE_KEY + current_language(), None, None))
     with st.spinner(_("Opening the dataset {name}…", name=folder.name)):
         dataset = _open_dataset(str(folder), fingerprint)
     return dataset, fingerprint

@@ -45,7 +45,7 @@ from analysis.media import (
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.examples_page import reset_page, show_page_picker
-from ui.formatting import count
+from ui.formatting import count, localized_table
 from ui.page import PageContext
 from ui.tagging import show_example_tags
 
@@ -141,7 +141,8 @@ def show_table(context: PageContext, page: ExamplePage, query: ExampleQuery, col
 
     # A new key per query and page starts with no selection, because row positions change meaning.
     key = _table_key(context, query, columns, page)
-    st.dataframe(frame, hide_index=True, column_config=config, on_select="rerun", selection_mode="multi-row", key=key)
+    data, config = localized_table(frame, config)
+    st.dataframe(data, hide_index=True, column_config=config, on_select="rerun", selection_mode="multi-row", key=key)
     return key
 
 

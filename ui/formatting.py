@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from analysis.i18n import _, format_percent, percentage_points
+from analysis.i18n import _, fill, format_percent, number_separators, percentage_points
 from ui.errors import escape_markdown
 
 
@@ -62,7 +63,53 @@ def show_table(frame: pd.DataFrame, column_config: dict[str, Any]) -> None:
         if isinstance(config, dict) and config.get("type_config", {}).get("format") == PERCENT_FORMAT
     ]
     shown = frame.assign(**{name: frame[name] * 100 for name in percent_columns if name in frame})
-    st.dataframe(shown, hide_index=True, column_config=column_config, placeholder=_("undefined"))
+    data, config = localized_table(shown, column_config, _("undefined"))
+    st.dataframe(data, hide_index=True, column_config=config, placeholder=_("undefined"))
+
+
+# A printf conversion as Streamlit's number formats use them: "%.1f", "%+.3f", "%d", "%.2e".
+_PRINTF_CONVERSION = re.compile(r"%(?P<sign>\+?)(?:\.(?P<precision>\d+))?(?P<kind>[dfe])")
+
+
+def localized_table(frame: pd.DataFrame, column_config: dict[str, Any], missing: str = "") -> tuple[Any, dict[str, Any]]:
+    """Return the data and column config for ``st.dataframe`` with the numbers written in the current language.
+
+    Streamlit writes number formats with "." and "," whatever the language.
+    Outside English, each number column gets a pandas Styler formatter that
+    writes the same format with the language's separators instead. The cells
+    keep their numbers, so the columns still sort by value. ``missing`` is
+    shown for empty cells.
+    """
+    if number_separators() == ".,":
+        return frame, column_config
+    formatters = {}
+    config = dict(column_config)
+    for name in frame.columns:
+        column = column_config.get(name)
+        type_config = column.get("type_config", {}) if isinstance(column, dict) else {}
+        if type_config.get("type") not in (None, "number") or not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+            continue
+        formatters[name] = _number_formatter(type_config.get("format"))
+        if "format" in type_config:
+            config[name] = {**column, "type_config": {key: value for key, value in type_config.items() if key != "format"}}
+    if not formatters:
+        return frame, column_config
+    return frame.style.format(formatters, na_rep=missing), config
+
+
+def _number_formatter(number_format: str | None) -> Any:
+    """Return a function writing a number as Streamlit's ``number_format`` would, with the current language's separators."""
+    if number_format is None or number_format == "localized":
+        grouping = "," if number_format == "localized" else ""
+        return lambda value: fill("{value:" + grouping + ("d" if float(value).is_integer() else ".3f") + "}", value=int(value) if float(value).is_integer() else value)
+    match = _PRINTF_CONVERSION.search(number_format)
+    if match is None:
+        return lambda value: fill("{value}", value=value)
+    precision = f".{match['precision']}" if match["precision"] and match["kind"] != "d" else ""
+    spec = f"{match['sign']}{precision}{match['kind']}"
+    prefix = number_format[: match.start()].replace("%%", "%")
+    suffix = number_format[match.end() :].replace("%%", "%")
+    return lambda value: prefix + fill("{value:" + spec + "}", value=int(value) if match["kind"] == "d" else value) + suffix
 
 
 def show_notes(summary: dict[str, Any], prefix: str) -> None:

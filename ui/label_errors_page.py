@@ -20,7 +20,7 @@ from analysis.model import Dataset
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.examples_views import media_columns, plain_value, show_example_detail
-from ui.formatting import count
+from ui.formatting import count, localized_table
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_page, read_value, write_value
@@ -113,10 +113,9 @@ def show_ranking(result: SuspectedLabelErrors, page: int) -> pd.DataFrame:
     """Show the page of ranked examples with a pager and return the shown frame."""
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
     frame = result.examples
-    st.dataframe(
+    data, config = localized_table(
         frame,
-        hide_index=True,
-        column_config={
+        {
             "rank": st.column_config.NumberColumn(_("rank")),
             "id": _("id"),
             "label": _("given label"),
@@ -130,6 +129,11 @@ def show_ranking(result: SuspectedLabelErrors, page: int) -> pd.DataFrame:
             "flagged": st.column_config.CheckboxColumn(_("flagged")),
             "confident_label": _("confident label"),
         },
+    )
+    st.dataframe(
+        data,
+        hide_index=True,
+        column_config=config,
         key=f"label_errors_table:{page}",
         on_select="rerun",
         selection_mode="single-row",

@@ -14,6 +14,7 @@ from analysis.i18n import _
 from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset, with_tag_edits
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.formatting import count
+from ui.language import draw_language_picker, notice_unknown_language, set_url_language
 from ui.sidebar import draw_navigation, select_dataset, select_filter
 from ui.workspace import WorkspaceState, draw_editor_name, workspace_state
 
@@ -41,15 +42,22 @@ class PageContext:
 def start_page(title: str) -> PageContext:
     """Set up the page, draw the sidebar and open the chosen dataset.
 
+    ``title`` is the page's English title, marked with ``N_``: it is
+    translated here, once the URL has set the language.
+
     Stops the script run with a message when no dataset can be opened, so a
     page's own code only runs on a valid dataset.
     """
-    st.set_page_config(page_title=title, layout="wide")
+    unknown_language = set_url_language()
+    st.set_page_config(page_title=_(title), layout="wide")
+    if unknown_language is not None:
+        notice_unknown_language(unknown_language)
     demo = demo_mode()
     draw_navigation()
     if demo:
         st.sidebar.caption(_("Read-only demo: edits and file writes are turned off."))
     folder = select_dataset()
+    draw_language_picker()
     with stop_on_analysis_error():
         dataset, fingerprint = open_dataset(folder)
     # Tag edits are laid over the file tags before the filter is drawn, so

@@ -26,7 +26,7 @@ from analysis.i18n import N_, _, ngettext
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
 from ui.examples_page import examples_link
-from ui.formatting import count
+from ui.formatting import count, localized_table
 from ui.page import PageContext
 from ui.url_state import notice_ignored, read_value, write_value
 from ui.url_state import read_page as read_page_number
@@ -292,7 +292,8 @@ def show_examples(context: PageContext, selection: SliceSelection) -> None:
     if page.total == 0:
         st.info(_("No example matches this selection."), icon=":material/info:")
         return
-    st.dataframe(page.frame, hide_index=True, column_config=_example_columns(context.dataset, page))
+    data, config = localized_table(page.frame, _example_columns(context.dataset, page))
+    st.dataframe(data, hide_index=True, column_config=config)
     st.caption(
         _(
             "Examples {first} to {last} of {total}, page {page} of {pages}.",

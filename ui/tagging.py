@@ -20,7 +20,7 @@ from analysis.tag_export import export_bytes, tags_long_query
 from analysis.tag_overlay import MARK_ADDED, MARK_REMOVED, example_tag_marks
 from analysis.workspace import check_new_tag_name
 from ui.errors import escape_markdown
-from ui.formatting import count as format_count
+from ui.formatting import count as format_count, localized_table
 from ui.messages import set_error, set_message, show_message
 from ui.page import PageContext
 from ui.workspace import WorkspaceState, undo_last_edit
@@ -174,16 +174,20 @@ def show_tag_manager(context: PageContext, summary: dict) -> None:
             "removed": [int(removed.get(tag.name, 0)) for tag in dataset.tags],
         }
     )
-    st.dataframe(
+    data, config = localized_table(
         frame,
-        hide_index=True,
-        column_config={
+        {
             "tag": _("tag"),
             "origin": _("from"),
             "count": st.column_config.NumberColumn(_("examples"), format="localized", help=_("Examples carrying the tag, under the global filter.")),
             "added": st.column_config.NumberColumn(_("added here"), help=_("Examples given the tag in the workspace.")),
             "removed": st.column_config.NumberColumn(_("removed here"), help=_("Examples whose tag was set to absent in the workspace.")),
         },
+    )
+    st.dataframe(
+        data,
+        hide_index=True,
+        column_config=config,
         key="tagging_sources",
     )
 

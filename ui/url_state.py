@@ -4,7 +4,7 @@ Query values are untrusted strings. Readers here return them as text; the
 caller validates them against the dataset and calls :func:`notice_ignored` for
 a value it cannot use, which then falls back to its default.
 
-Parameters shared by every page (the dataset and the global filter) are listed
+Parameters shared by every page (the dataset, the global filter and the language) are listed
 in :data:`SHARED_PARAMETERS`; the navigation links carry them from page to page.
 """
 
@@ -18,7 +18,8 @@ from ui.errors import escape_markdown
 DATASET = "dataset"
 KEEP = "keep"
 EXCLUDE = "exclude"
-SHARED_PARAMETERS = (DATASET, KEEP, EXCLUDE)
+LANGUAGE = "lang"
+SHARED_PARAMETERS = (DATASET, KEEP, EXCLUDE, LANGUAGE)
 
 # Maximum length of an invalid query value quoted back in a notice.
 _QUOTED_VALUE_LENGTH = 80
@@ -79,7 +80,7 @@ def shared_parameters() -> dict[str, str | list[str]]:
     result: dict[str, str | list[str]] = {}
     for name in SHARED_PARAMETERS:
         values = st.query_params.get_all(name)
-        if len(values) == 1 and name == DATASET:
+        if len(values) == 1 and name in (DATASET, LANGUAGE):
             result[name] = values[0]
         elif values:
             result[name] = list(values)
