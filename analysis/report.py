@@ -16,8 +16,8 @@ A section that does not apply (no classes, no attributes, no tags, no HLP
 value, no ``[audit]`` section) keeps its title and one sentence saying why.
 Every number comes from :func:`analysis.summarize`,
 :func:`analysis.priority.priority_list` and :func:`analysis.audit.run_audit`
-under the same filter and HLP values. The file holds aggregates only, never
-one row per example.
+under the same filter and HLP values. The file contains aggregates only,
+never one row per example.
 """
 
 from __future__ import annotations
@@ -400,7 +400,7 @@ def _tags_section(dataset: Dataset, summary: dict[str, Any]) -> Section:
             }
         )
     caption = _(
-        "Share of errors is the share of all errors made on examples with the tag. HLP is human-level accuracy on the tag, and room for improvement is HLP minus the model's accuracy. {untagged} holds the examples without any tag.",
+        "Share of errors is the share of all errors made on examples with the tag. HLP is human-level accuracy on the tag, and room for improvement is HLP minus the model's accuracy. {untagged} is the group of examples without any tag.",
         untagged=UNTAGGED,
     )
     body = paragraph(caption, "caption") + table.render() + figure_html(tag_share_figure(rows), "tag-shares")

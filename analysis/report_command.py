@@ -33,7 +33,7 @@ def add_command(commands, add_input_options: Callable, add_filter_options: Calla
     )
     add_input_options(report)
     add_filter_options(report)
-    report.add_argument("--out", type=Path, required=True, help=_("HTML file to write; its folder must exist"))
+    report.add_argument("--out", type=Path, required=True, help=_("HTML file to write, in an existing folder"))
     report.add_argument(
         "--workspace",
         type=Path,
@@ -72,7 +72,7 @@ def check_output_path(path: Path) -> None:
 
 
 def run_report(arguments: argparse.Namespace, config_from_arguments: Callable) -> int:
-    """Build the report and write it to ``--out``; print where it went, as text or JSON."""
+    """Build the report, write it to ``--out`` and print where it went, as text or JSON."""
     try:
         check_output_path(arguments.out)
         config = config_from_arguments(arguments)

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
 
-# Inline scripts and styles only; images from data: and blob: URLs, which
+# Only inline scripts and styles, and images from data: and blob: URLs, which
 # plotly uses for the "download plot as png" button. Any other load is blocked.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:"
@@ -152,7 +152,7 @@ class Headline:
 
 
 def headline(numbers: Sequence[Headline], attributes: dict[str, str] | None = None) -> str:
-    """Render headline numbers as a row of boxes; ``attributes`` are extra attributes of the row."""
+    """Render headline numbers as a row of boxes, with ``attributes`` added to the row's element."""
     extra = "".join(f' {escape(name)}="{escape(value)}"' for name, value in (attributes or {}).items())
     return f'<div class="headline"{extra}>' + "".join(number.render() for number in numbers) + "</div>"
 

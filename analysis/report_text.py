@@ -158,7 +158,7 @@ def slices_sentence(worst: dict[str, Any], overall_error_rate: float, fdr_q: flo
     where = _("{attribute} = {value}", attribute=worst["column"], value=worst["value"])
     adjusted = p_value(worst["p_adjusted"])
     if worst["flagged"]:
-        significance = _("a gap that holds after adjusting for every slice and tag tested (adjusted p {p})", p=adjusted)
+        significance = _("a gap that stays significant after adjusting for every slice and tag tested (adjusted p {p})", p=adjusted)
     elif worst["p_adjusted"] is not None and worst["p_adjusted"] < fdr_q:
         significance = _("a gap unlikely to be chance but smaller than the {gap:.1f} points that count as a finding (adjusted p {p})", gap=100 * min_gap, p=adjusted)
     else:

@@ -12,7 +12,7 @@ the extra time of ``build_report`` and writing the file, and prints the file
 size and the process's peak RSS after each step. Then it opens the file in
 headless Chromium (``/usr/bin/chromium``) with every request other than the
 file aborted, and times each load from ``goto`` until every chart container
-holds a drawn plot (``.main-svg``), in a new page each time.
+contains a drawn plot (``.main-svg``), in a new page each time.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ at_most_overall_plus = 0.03
 severity = "warning"
 """
 
-# True once every chart container holds a plot that plotly has drawn.
+# True once every chart container contains a plot that plotly has drawn.
 ALL_CHARTS_DRAWN = """() => {
     const charts = document.querySelectorAll('.chart');
     return charts.length > 0 && [...charts].every(chart => chart.querySelector('.main-svg') !== null);
@@ -68,7 +68,7 @@ ALL_CHARTS_DRAWN = """() => {
 
 
 def add_hlp_and_audit(folder: Path) -> None:
-    """Write hlp.csv and name it in dataset.toml, with the [audit] section; a second call changes nothing."""
+    """Write hlp.csv and name it in dataset.toml, with the [audit] section. A second call changes nothing."""
     (folder / "hlp.csv").write_text("tag,hlp\n" + "".join(f"{tag},{value}\n" for tag, value in HLP.items()), encoding="utf-8")
     config_file = folder / "dataset.toml"
     text = config_file.read_text(encoding="utf-8")

@@ -174,8 +174,8 @@ class _Reader(HTMLParser):
         elif self.capture is not None:
             self.buffer.append(data)
 
-    def _start_capture(self, what: str) -> None:
-        self.capture = what
+    def _start_capture(self, kind: str) -> None:
+        self.capture = kind
         self.buffer = []
 
     def _end_capture(self) -> str:

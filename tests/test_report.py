@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import gettext
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,7 @@ from workspace_pages import isolate_settings
 from analysis import load_config, load_dataset
 from analysis.config import DatasetConfig
 from analysis.filters import parse_filter
+from analysis.i18n import using
 from analysis.report import WORST_SLICES, build_report
 from analysis.workspace import Workspace
 from ui.report_download import report_bytes
@@ -286,6 +289,32 @@ def test_per_example_score_mode_leaves_out_classes():
     assert not classes.applies
     assert "above 60" in classes.sentences[0]
     assert "classes" not in page.tables
+
+
+class Bracketed(gettext.NullTranslations):
+    """Pseudo-translation that wraps each message in brackets, so untranslated text shows."""
+
+    def gettext(self, message: str) -> str:
+        return f"[[{message}]]"
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return f"[[{singular if n == 1 else plural}]]"
+
+
+@pytest.mark.parametrize("name", ["speech_commands", "screening"])
+def test_text_goes_through_translation(name):
+    with using(Bracketed()):
+        text, page = report_of(load_config(SAMPLE_DATA_DIR / name))
+
+    for section in page.sections.values():
+        assert section.title.startswith("[["), section.title
+        assert section.title.endswith("]]"), section.title
+        assert section.sentences[0].startswith("[["), section.sentences[0]
+    headers = re.findall(r'<th data-column="[^"]*">([^<]*)</th>', text)
+    assert headers
+    assert [header for header in headers if not header.startswith("[[")] == []
+    title = re.search(r"<title>([^<]*)</title>", text).group(1)
+    assert title.startswith("[[")
 
 
 # ---------------------------------------------------------------- audit

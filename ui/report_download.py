@@ -41,7 +41,7 @@ def show_report_download(context: PageContext, key: str = "report_download") -> 
             "One HTML file with the headline numbers, classes, worst slices, tags, what-if priorities and audit, "
             "under the global filter, to share with people who do not use the dashboard. It opens in any browser without a network."
         ),
-        # A rerun would only repeat the page; the file is made by the click itself.
+        # A rerun would only repeat the page, because the click itself makes the file.
         on_click="ignore",
     )
 

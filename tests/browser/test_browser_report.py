@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-# Without playwright the helpers below cannot be imported; conftest.py skips the tests with the reason.
+# Without playwright the helpers below cannot be imported, and conftest.py skips the tests with the reason.
 pytest.importorskip(
     "playwright",
     reason="playwright is not installed: pip install -r requirements-dev.txt",
@@ -28,7 +28,7 @@ SAMPLES = ("speech_commands", "screening", "digits", "diabetes_regression")
 
 
 def open_offline(page: Page, report: Path) -> tuple[list[str], list[str]]:
-    """Open ``report`` with every other request aborted; return the requests attempted and the console errors."""
+    """Open ``report`` with every other request aborted, and return the requests attempted and the console errors."""
     address = report.as_uri()
     attempted: list[str] = []
     errors: list[str] = []
