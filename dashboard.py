@@ -8,7 +8,8 @@ Run from the repository root::
 Every number comes from :mod:`analysis`, computed and cached by :mod:`ui.data`
 and :mod:`ui.scores`. This script only lays it out: the load report, headline
 metrics, class balance, per-class table, confusion matrix, score curves, slice
-and tag tables, and the what-if estimate. The other pages live in ``pages/``.
+and tag tables, and the what-if estimate, with a button that downloads the HTML
+report of :mod:`analysis.report`. The other pages live in ``pages/``.
 
 Query parameters of this page, besides the shared ``dataset``, ``keep`` and
 ``exclude``: ``matrix`` (``counts`` or ``normalised``), ``threshold`` (0 to 1)
@@ -31,6 +32,7 @@ from ui.overview import (
     show_what_if,
 )
 from ui.page import show_filter_banner, start_page
+from ui.report_download import show_report_download
 from ui.scores import show_scores
 
 
@@ -41,6 +43,7 @@ def main() -> None:
 
     show_header(dataset, summary)
     show_filter_banner(context, summary)
+    show_report_download(context)
     show_load_report(summary)
     show_headline_metrics(dataset, summary)
     if dataset.has_classes:

@@ -8,7 +8,8 @@ Commands: ``summary`` (every number of the first analysis), ``slices``
 (slices or intersections ranked by one metric, tested against the rest),
 ``label-errors`` (examples ranked by how likely their label is wrong),
 ``tag`` (tag edits in the dashboard's workspace), ``export-tags`` and
-``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails).
+``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails) and
+``report`` (a self-contained HTML report of the findings).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import discovery, tag_commands
+from analysis import discovery, report_command, tag_commands
 from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.errors import AnalysisError, ConfigError
@@ -168,6 +169,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help=_("workspace folder of the dashboard: filter by the tags as edited there (needs --config)"),
     )
     _add_output_options(audit)
+    report_command.add_command(commands, _add_input_options, _add_filter_options, _add_output_options)
     return parser
 
 
@@ -350,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_label_errors(arguments)
         if arguments.command == "audit":
             return _run_audit(arguments)
+        if arguments.command == "report":
+            return report_command.run_report(arguments, config_from_arguments)
         return _run_summary(arguments)
 
 
