@@ -27,7 +27,7 @@ from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
-from analysis.i18n import _, load_translations, using
+from analysis.i18n import LANGUAGES, _, load_translations, using
 from analysis.label_errors import suspected_label_errors
 from analysis.slice_analysis import analyse_slices, slice_groupings, slices_report
 from analysis.slice_metrics import ERROR_RATE, METRIC_CHOICES, parse_metric
@@ -250,7 +250,11 @@ def _add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["text", "json"], default="text", help=_("output format (default: text)"))
-    parser.add_argument("--lang", help=_("language of text output and messages, for example de (default: English)"))
+    parser.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        help=_("language of text output, messages and the report: {choices} (default: en)", choices=", ".join(LANGUAGES)),
+    )
     parser.add_argument("--verbose", action="store_true", help=_("log the decisions taken while reading the files"))
 
 
@@ -338,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_discovery_arguments(parser, arguments)
     logging.basicConfig(level=logging.INFO if arguments.verbose else logging.ERROR, format="%(levelname)s %(message)s")
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
-    language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
+    language = using(load_translations(arguments.lang), arguments.lang) if arguments.lang else contextlib.nullcontext()
     with language:
         if arguments.command == "tag":
             return tag_commands.run_tag(arguments, config_from_arguments)

@@ -101,7 +101,7 @@ class _LocalizedFormatter(string.Formatter):
 _formatter = _LocalizedFormatter()
 
 
-def fill(text: str, **params: object) -> str:
+def fill(text: str, /, **params: object) -> str:
     """Fill the ``{name}`` placeholders of ``text`` as ``str.format`` does, with numbers in the current language's format."""
     return _formatter.format(text, **params)
 

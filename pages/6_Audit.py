@@ -8,11 +8,13 @@ from analysis.i18n import N_, _
 from ui.audit_editor import edit_audit
 from ui.audit_page import audit_result, explain_missing_section, show_checklist, show_evidence, show_verdict
 from ui.page import start_page
+from ui.report_download import show_report_download
 
 
 def main() -> None:
     context = start_page(N_("Audit"))
     st.title(_("Audit"))
+    show_report_download(context, key="audit_report_download")
 
     # The checklist is drawn above the editor but from the editor's draft, so it is filled after the editor ran.
     checklist = st.container()

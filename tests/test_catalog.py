@@ -134,7 +134,7 @@ def test_plural_message_translated():
 
 
 def test_cli_summary_in_vietnamese(capsys, english_patterns):
-    code = main(["--lang", "vi", "summary", "--config", str(SAMPLE_DATA / "speech_commands" / "dataset.toml")])
+    code = main(["summary", "--config", str(SAMPLE_DATA / "speech_commands" / "dataset.toml"), "--lang", "vi"])
     output = capsys.readouterr().out
 
     assert code == 0
@@ -142,7 +142,7 @@ def test_cli_summary_in_vietnamese(capsys, english_patterns):
 
 
 def test_cli_audit_in_vietnamese(capsys, english_patterns):
-    code = main(["--lang", "vi", "audit", "--config", str(SAMPLE_DATA / "screening" / "dataset.toml")])
+    code = main(["audit", "--config", str(SAMPLE_DATA / "screening" / "dataset.toml"), "--lang", "vi"])
     output = capsys.readouterr().out
 
     assert code == 1
@@ -150,7 +150,7 @@ def test_cli_audit_in_vietnamese(capsys, english_patterns):
 
 
 def test_cli_error_in_vietnamese(capsys, catalog):
-    code = main(["--lang", "vi", "summary", "--config", "no-such-folder/dataset.toml"])
+    code = main(["summary", "--config", "no-such-folder/dataset.toml", "--lang", "vi"])
     error = capsys.readouterr().err
 
     assert code == 2

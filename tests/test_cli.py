@@ -203,14 +203,17 @@ def test_target_out_of_range(capsys):
     assert "93" in captured.err
 
 
-def test_lang_falls_back_to_english(tmp_path, capsys):
+def test_unknown_lang_rejected(tmp_path, capsys):
     write_two_labels(tmp_path)
 
-    code = main(["summary", "--predictions", str(tmp_path / "predictions.csv"), "--lang", "xx"])
+    with pytest.raises(SystemExit) as exited:
+        main(["summary", "--predictions", str(tmp_path / "predictions.csv"), "--lang", "xx"])
     captured = capsys.readouterr()
 
-    assert code == 0
-    assert "Examples analysed" in captured.out
+    assert exited.value.code == 2
+    assert "--lang" in captured.err
+    assert "'xx'" in captured.err
+    assert "vi" in captured.err
 
 
 def test_usage_error_exit_code():

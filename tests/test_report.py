@@ -541,7 +541,7 @@ def test_download_bytes_match_report():
     dataset = load_dataset(load_config(folder))
     keep = ("tag:people_noise",)
 
-    served = read_report(report_bytes(str(folder), (("fingerprint", 1, 1),), keep, (), None, dataset).decode("utf-8"))
+    served = read_report(report_bytes(str(folder), (("fingerprint", 1, 1),), keep, (), None, "en", dataset).decode("utf-8"))
     built = read_report(build_report(dataset, parse_filter(dataset, list(keep), [])).html)
 
     assert served.tables == built.tables

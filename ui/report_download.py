@@ -11,7 +11,7 @@ import streamlit as st
 
 from analysis import Dataset
 from analysis.filters import parse_filter
-from analysis.i18n import _
+from analysis.i18n import _, current_language, load_translations, using
 from analysis.report import build_report
 from ui.data import Fingerprint, filter_key
 from ui.page import PageContext
@@ -32,7 +32,7 @@ def show_report_download(context: PageContext, key: str = "report_download") -> 
     hlp = None if context.hlp is None else tuple(sorted(context.hlp.items()))
     st.download_button(
         _("Download the report (HTML)"),
-        data=functools.partial(report_bytes, str(context.folder), context.fingerprint, keep, exclude, hlp, context.dataset),
+        data=functools.partial(report_bytes, str(context.folder), context.fingerprint, keep, exclude, hlp, current_language(), context.dataset),
         file_name=f"{context.folder.name}_report.html",
         mime="text/html",
         icon=":material/download:",
@@ -58,8 +58,11 @@ def report_bytes(
     keep: tuple[str, ...],
     exclude: tuple[str, ...],
     hlp: tuple[tuple[str, float], ...] | None,
+    language: str,
     _dataset: Dataset,
 ) -> bytes:
-    """Return the report as UTF-8 bytes, built once per dataset version, filter and HLP values."""
-    example_filter = parse_filter(_dataset, list(keep), list(exclude))
-    return build_report(_dataset, example_filter, None if hlp is None else dict(hlp)).html.encode("utf-8")
+    """Return the report as UTF-8 bytes, built once per dataset version, filter, HLP values and language."""
+    # The worker thread does not inherit the page's language, so it is set again here.
+    with using(load_translations(language), language):
+        example_filter = parse_filter(_dataset, list(keep), list(exclude))
+        return build_report(_dataset, example_filter, None if hlp is None else dict(hlp)).html.encode("utf-8")
