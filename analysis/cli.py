@@ -7,8 +7,9 @@ with a one-line message on stderr.
 Commands: ``summary`` (every number of the first analysis), ``slices``
 (slices or intersections ranked by one metric, tested against the rest),
 ``label-errors`` (examples ranked by how likely their label is wrong),
-``tag`` (tag edits in the dashboard's workspace), ``export-tags`` and
-``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails).
+``tag`` (tag edits in the dashboard's workspace), ``export-tags``,
+``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails),
+``log-run`` and ``compare`` (runs, see :mod:`analysis.run_commands`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import discovery, tag_commands
+from analysis import discovery, run_commands, tag_commands
 from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.errors import AnalysisError, ConfigError
@@ -155,6 +156,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(label_errors)
     tag_commands.add_commands(commands, _add_input_options, _add_output_options)
+    run_commands.add_commands(commands, _add_filter_options, _add_output_options)
 
     audit = commands.add_parser(
         "audit",
@@ -338,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang)) if arguments.lang else contextlib.nullcontext()
     with language:
+        if hasattr(arguments, "handler"):
+            return arguments.handler(arguments)
         if arguments.command == "tag":
             return tag_commands.run_tag(arguments, config_from_arguments)
         if arguments.command == "export-tags":
