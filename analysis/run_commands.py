@@ -125,7 +125,12 @@ def run_compare(arguments: argparse.Namespace) -> int:
     except (AnalysisError, sqlite3.Error) as error:
         print(_("error: {message}", message=str(error)), file=sys.stderr)
         return EXIT_BAD_INPUT
-    report = {"dataset": config.display_name, "notices": catalog.notices, **comparison.as_dict()}
+    report = {
+        "dataset": config.display_name,
+        "notices": catalog.notices,
+        **comparison.as_dict(),
+        "filter": {**example_filter.as_dict(), "description": example_filter.describe()},
+    }
     return _print(arguments.format, report, lambda _report: render_comparison(comparison, catalog.notices))
 
 
