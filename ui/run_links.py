@@ -1,0 +1,43 @@
+"""The Examples page's filter on the examples one run fixed or broke compared with another (``run_a``, ``run_b``, ``change``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from analysis.examples import ExampleQuery
+from analysis.i18n import N_, _, ngettext
+from ui.errors import escape_markdown
+from ui.examples_page import clear_run_change, read_run_change
+from ui.page import PageContext
+from ui.runs_data import changed_example_ids, run_catalog
+
+CHANGE_SENTENCES = {
+    "fixed": (
+        N_("Only the {count} example that run {b} gets right and run {a} got wrong (fixed)."),
+        N_("Only the {count} examples that run {b} gets right and run {a} got wrong (fixed)."),
+    ),
+    "broken": (
+        N_("Only the {count} example that run {b} gets wrong and run {a} got right (broken)."),
+        N_("Only the {count} examples that run {b} gets wrong and run {a} got right (broken)."),
+    ),
+}
+
+
+def restrict_to_run_change(context: PageContext, query: ExampleQuery) -> ExampleQuery:
+    """Narrow ``query`` to the examples fixed or broken between two runs when the URL asks for it, and say so above the table."""
+    if not any(st.query_params.get(name) is not None for name in ("run_a", "run_b", "change")):
+        return query
+    catalog = run_catalog(context)
+    chosen = read_run_change(catalog.names)
+    if chosen is None:
+        return query
+    run_a, run_b, change = chosen
+    ids = changed_example_ids(context, catalog, run_a, run_b, change)
+    singular, plural = CHANGE_SENTENCES[change]
+    sentence = ngettext(singular, plural, len(ids), a=escape_markdown(run_a), b=escape_markdown(run_b))
+    text_column, button_column = st.columns([5, 1])
+    text_column.info(sentence + " " + _("The other filters below narrow them further."), icon=":material/compare_arrows:")
+    button_column.button(_("Show all examples"), on_click=clear_run_change, key="examples_clear_run_change")
+    return dataclasses.replace(query, example_ids=ids)
