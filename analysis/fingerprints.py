@@ -8,10 +8,10 @@ is used because its output is fixed by its standard, unlike DuckDB's
 ``hash()``, which may change between DuckDB versions.
 
 Values are canonicalised before hashing, so the same content read from CSV,
-Parquet or JSON gives the same fingerprint: ids, labels, predictions and
-metadata values become the class text of :func:`analysis.expressions.class_text`
-(the integer 1, the string "1" and the float 1.0 are all "1", an empty string
-is missing), and each example's tags become the sorted list of its tag names.
+Parquet or JSON gives the same fingerprint. Ids, labels, predictions and
+metadata values become the class text of :func:`analysis.expressions.class_text`:
+the integer 1, the string "1" and the float 1.0 are all "1", and an empty
+string is missing. Each example's tags become the sorted list of its tag names.
 
 The **dataset version** covers the labels, the metadata and the tags of the
 analysed examples, never the predictions, so every run on the same examples
@@ -83,7 +83,7 @@ class DatasetVersion:
 
 @dataclass(frozen=True)
 class VersionChange:
-    """What differs between two dataset versions, counted in examples (and metadata columns)."""
+    """The differences between two dataset versions, counted in examples and in metadata columns."""
 
     added: int
     removed: int

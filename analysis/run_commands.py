@@ -177,6 +177,7 @@ def render_comparison(comparison: Comparison, notices: list[str] = ()) -> str:
         lines.append(_("Warning: {message}", message=note.message))
     for notice in notices:
         lines.append(_("Note: {message}", message=notice))
+
     lines.append(
         _(
             "McNemar's test per group (exact under 25 discordant examples), p-values adjusted with Holm's method over {count} comparisons; * marks an adjusted p-value below {alpha}.",
@@ -185,6 +186,7 @@ def render_comparison(comparison: Comparison, notices: list[str] = ()) -> str:
         )
     )
     lines.append("")
+
     overall = comparison.overall
     lines.append(_("Overall"))
     lines.append(_table([overall]))

@@ -126,7 +126,7 @@ class GroupDelta:
 class VersionNote:
     """A difference of dataset versions behind a comparison: between the two runs, or between a run and the dataset now.
 
-    ``change`` is None when the workspace no longer holds the older
+    ``change`` is None when the workspace no longer contains the older
     version's per-example hashes, so the changes cannot be counted.
     """
 
@@ -290,6 +290,7 @@ def _class_deltas(engine, pairs: str, params: list[object], confusion: pd.DataFr
     frame = engine.query(f"SELECT label, {_COUNTS} FROM ({pairs}) GROUP BY label", params)
     if confusion.empty:
         return [], (math.nan, math.nan), (math.nan, math.nan)
+
     confusion_a = confusion.groupby(["label", "pred_a"], as_index=False)["n"].sum().rename(columns={"pred_a": "prediction"})
     confusion_b = confusion.groupby(["label", "pred_b"], as_index=False)["n"].sum().rename(columns={"pred_b": "prediction"})
     classes = sorted(set(confusion_a["label"]) | set(confusion_a["prediction"]) | set(confusion_b["prediction"]))
@@ -297,6 +298,7 @@ def _class_deltas(engine, pairs: str, params: list[object], confusion: pd.DataFr
     padding = pd.DataFrame({"label": classes, "prediction": classes, "n": 0})
     metrics_a = class_metrics(pd.concat([confusion_a, padding]))
     metrics_b = class_metrics(pd.concat([confusion_b, padding]))
+
     by_label = frame.set_index("label")
     deltas = []
     for index, name in enumerate(metrics_a.classes):
@@ -399,7 +401,7 @@ def run_metrics(catalog: RunCatalog, example_filter: ExampleFilter | None = None
     """Return one row per run of the catalog: ``run``, ``examples`` (analysed examples it predicts) and :data:`RUN_METRICS`.
 
     The metrics are computed on the dataset as it is now, under the filter,
-    from one confusion count per (run, label, prediction); a metric without
+    from one confusion count per (run, label, prediction). A metric without
     examples is NaN.
     """
     dataset = catalog.dataset

@@ -1,7 +1,8 @@
 """The ``[runs]`` section of the dataset file: run files read beside the dataset, and what is known about each run.
 
-A run file holds the predictions of one run (the run is named after the file
-name without its extension) or of several runs, told apart by a run column.
+A run file contains the predictions of one run (the run is named after the
+file name without its extension) or of several runs, distinguished by a run
+column.
 ``[runs.details.NAME]`` gives a run's time, code version, hyperparameters and
 notes, which a file of predictions cannot carry::
 
@@ -17,7 +18,7 @@ notes, which a file of predictions cannot carry::
     params = { learning_rate = 0.001, augment = "none" }
     notes = "First model."
 
-The keys are checked here, when the dataset file is read; whether the files,
+The keys are checked here, when the dataset file is read. Whether the files,
 columns and run names exist is checked when the runs are read
 (:mod:`analysis.runs`).
 """
@@ -40,7 +41,7 @@ DETAIL_KEYS = ("time", "code_version", "dirty", "params", "notes")
 
 @dataclass(frozen=True)
 class RunDetails:
-    """What the dataset file says about one run: time (ISO 8601), code version, dirty flag, hyperparameters and notes."""
+    """The details of one run given in the dataset file: time (ISO 8601), code version, dirty flag, hyperparameters and notes."""
 
     time: str | None = None
     code_version: str | None = None
@@ -60,7 +61,7 @@ class RunsSpec:
 
 
 def parse_runs(section: Any, path: Path) -> RunsSpec:
-    """Check the ``[runs]`` table of the dataset file at ``path`` and return it; paths are resolved against the file's folder."""
+    """Check the ``[runs]`` table of the dataset file at ``path`` and return it, with paths resolved against the file's folder."""
     if not isinstance(section, dict):
         raise _invalid(path, "runs", _("a table ([runs])"), section)
     _check_keys(section, RUNS_KEYS, "runs", path)
@@ -101,7 +102,7 @@ def _parse_details(table: Any, key: str, path: Path) -> RunDetails:
         raise _invalid(path, f"{key}.dirty", _("true or false"), dirty)
     params = table.get("params", {})
     if not isinstance(params, dict) or any(isinstance(value, (dict, list)) for value in params.values()):
-        raise _invalid(path, f"{key}.params", _("a table of single values, such as {{ learning_rate = 0.001 }}"), params)
+        raise _invalid(path, f"{key}.params", _("a table of single values, such as { learning_rate = 0.001 }"), params)
     notes = table.get("notes", "")
     if not isinstance(notes, str):
         raise _invalid(path, f"{key}.notes", _("a string"), notes)

@@ -2,10 +2,11 @@
 
 A run is one set of predictions for the dataset's examples. Labels, metadata
 and tags always come from the dataset, so a run file needs only the id and
-the prediction columns, named as in the dataset's predictions file or by
-their common names; a label column in it is not read. A file holds one run,
-named after the file, or several runs told apart by the run column
-(``[runs] run_column``, default ``run``), with ids unique within each run.
+the prediction columns. They are named as in the dataset's predictions file
+or by their common names, and a label column in a run file is not read. A
+file contains one run, named after the file, or several runs distinguished
+by the run column (``[runs] run_column``, default ``run``), with ids unique
+within each run.
 
 The :class:`RunCatalog` gathers the runs of the ``[runs]`` files, the runs
 logged in the workspace and the majority-class predictor, and keeps every
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 # The reference run that always exists: every example predicted as the most frequent label.
 MAJORITY_CLASS = "(majority class)"
 
-# Longest run name: longer names break tables and charts.
+# Maximum length of a run name: longer names break tables and charts.
 MAX_RUN_NAME = 100
 
 # Seconds to wait for git when detecting the code version.
@@ -356,8 +357,8 @@ class RunCatalog:
     @property
     def newest(self) -> str:
         """Return the name of the newest run that is not the majority-class predictor (or that predictor when there is none)."""
-        made = [run for run in self.runs if run.origin != ORIGIN_BASELINE]
-        return made[-1].name if made else MAJORITY_CLASS
+        recorded = [run for run in self.runs if run.origin != ORIGIN_BASELINE]
+        return recorded[-1].name if recorded else MAJORITY_CLASS
 
 
 def load_runs(dataset: Dataset, workspace: Workspace | None, key: str | None) -> RunCatalog:

@@ -472,3 +472,10 @@ def test_unknown_runs_key_rejected(capsys, speech):
     (speech / "dataset.toml").write_text(toml, encoding="utf-8")
     message = error_output(capsys, ["compare", "--config", str(speech), "--runs", "baseline", "more_data"])
     assert "unknown key 'run_col' in section [runs]" in message
+
+
+def test_nested_run_param_rejected(capsys, speech):
+    toml = (speech / "dataset.toml").read_text(encoding="utf-8").replace("epochs = 20,", "epochs = [20],")
+    (speech / "dataset.toml").write_text(toml, encoding="utf-8")
+    message = error_output(capsys, ["compare", "--config", str(speech), "--runs", "baseline", "more_data"])
+    assert "key 'runs.details.baseline.params' must be a table of single values, such as { learning_rate = 0.001 }" in message

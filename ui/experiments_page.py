@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import AnalysisError
-from analysis.i18n import N_, _, ngettext
+from analysis.i18n import N_, _, ngettext, percentage_points
 from analysis.run_charts import metric_across_runs_figure
 from analysis.run_compare import RUN_METRICS, Comparison, GroupDelta
 from analysis.run_store import ORIGIN_BASELINE, ORIGIN_FILE
@@ -185,9 +185,9 @@ def show_metric_chart(frame: pd.DataFrame, catalog: RunCatalog) -> None:
     metric = read_choice(METRIC, tuple(METRIC_LABELS), "accuracy")
     st.session_state[_KEYS[METRIC]] = metric
     st.selectbox(_("Metric across runs"), list(METRIC_LABELS), key=_KEYS[METRIC], format_func=lambda key: _(METRIC_LABELS[key]), on_change=_store, args=(METRIC,))
-    made = [run for run in catalog.runs if run.origin != ORIGIN_BASELINE]
+    recorded = [run for run in catalog.runs if run.origin != ORIGIN_BASELINE]
     values = frame.set_index("name")[metric]
-    points = [(run.name, run.time, values[run.name]) for run in made]
+    points = [(run.name, run.time, values[run.name]) for run in recorded]
     st.plotly_chart(metric_across_runs_figure(points, values[MAJORITY_CLASS], _(METRIC_LABELS[metric]), metric != "macro_f1"), key="experiments_metric_chart")
 
 
@@ -224,10 +224,12 @@ def show_comparison(context: PageContext, catalog: RunCatalog, run_a: str, run_b
 def _show_overall(result: Comparison) -> None:
     overall = result.overall
     columns = st.columns(4)
-    columns[0].metric(_("Accuracy of B"), percent(overall.accuracy_b), _("{value:+.1f} points", value=100 * overall.delta))
+    columns[0].metric(_("Accuracy of B"), percent(overall.accuracy_b), _("{value:+.1f} points", value=percentage_points(overall.delta)))
     columns[1].metric(_("Macro F1 of B"), _f1(result.macro_f1_b), _delta(result.macro_f1_b - result.macro_f1_a))
     columns[2].metric(_("Fixed / broken"), _("{fixed} / {broken}", fixed=count(overall.fixed), broken=count(overall.broken)))
-    columns[3].metric(_("Adjusted p-value"), _p_text(overall.p_adjusted), _("significant") if overall.significant else _("not significant"), delta_color="off")
+    significance = _("significant") if overall.significant else _("not significant")
+    columns[3].metric(_("Adjusted p-value of the accuracy delta"), _p_text(overall.p_adjusted), help=significance)
+    columns[3].caption(significance)
     if result.only_a or result.only_b:
         st.caption(
             _(
@@ -260,7 +262,7 @@ def group_frame(groups: list[GroupDelta], with_precision: bool = False) -> pd.Da
             "examples": group.examples,
             "accuracy_a": group.accuracy_a,
             "accuracy_b": group.accuracy_b,
-            "delta": 100 * group.delta,
+            "delta": percentage_points(group.delta),
             "fixed": group.fixed,
             "broken": group.broken,
             "p_value": group.p_value,
@@ -301,7 +303,7 @@ def _show_groups(groups: list[GroupDelta], with_precision: bool = False) -> None
 
 
 def _show_tag_links(result: Comparison) -> None:
-    """Draw the tag table, then per tag links to the examples it fixed and broke on the Examples page."""
+    """Draw the tag table, then per tag links to the Examples page listing the examples run B fixed and broke."""
     if not result.tags:
         st.caption(_("The dataset defines no tags."))
         return

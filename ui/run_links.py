@@ -15,18 +15,18 @@ from ui.runs_data import changed_example_ids, run_catalog
 
 CHANGE_SENTENCES = {
     "fixed": (
-        N_("Only the {count} example that run {b} gets right and run {a} got wrong (fixed)."),
-        N_("Only the {count} examples that run {b} gets right and run {a} got wrong (fixed)."),
+        N_("Run {b} fixed {count} example compared with run {a} (wrong in {a}, right in {b}). Only it is listed, narrowed by the filters below."),
+        N_("Run {b} fixed {count} examples compared with run {a} (wrong in {a}, right in {b}). Only those are listed, narrowed by the filters below."),
     ),
     "broken": (
-        N_("Only the {count} example that run {b} gets wrong and run {a} got right (broken)."),
-        N_("Only the {count} examples that run {b} gets wrong and run {a} got right (broken)."),
+        N_("Run {b} broke {count} example compared with run {a} (right in {a}, wrong in {b}). Only it is listed, narrowed by the filters below."),
+        N_("Run {b} broke {count} examples compared with run {a} (right in {a}, wrong in {b}). Only those are listed, narrowed by the filters below."),
     ),
 }
 
 
 def restrict_to_run_change(context: PageContext, query: ExampleQuery) -> ExampleQuery:
-    """Narrow ``query`` to the examples fixed or broken between two runs when the URL asks for it, and say so above the table."""
+    """Narrow ``query`` to the examples fixed or broken between two runs when the URL requests it, and say so above the table."""
     if not any(st.query_params.get(name) is not None for name in ("run_a", "run_b", "change")):
         return query
     catalog = run_catalog(context)
@@ -38,6 +38,6 @@ def restrict_to_run_change(context: PageContext, query: ExampleQuery) -> Example
     singular, plural = CHANGE_SENTENCES[change]
     sentence = ngettext(singular, plural, len(ids), a=escape_markdown(run_a), b=escape_markdown(run_b))
     text_column, button_column = st.columns([5, 1])
-    text_column.info(sentence + " " + _("The other filters below narrow them further."), icon=":material/compare_arrows:")
+    text_column.info(sentence, icon=":material/compare_arrows:")
     button_column.button(_("Show all examples"), on_click=clear_run_change, key="examples_clear_run_change")
     return dataclasses.replace(query, example_ids=ids)
