@@ -370,6 +370,8 @@ def load_runs(dataset: Dataset, workspace: Workspace | None, key: str | None) ->
     _check_classification(dataset)
     spec = dataset.config.runs
     current = dataset_version(dataset)
+    # NOTE: each call makes a new table and older ones stay in the connection, so a
+    # dashboard session that sees many logged runs holds each older catalog's copy.
     table = f"run_predictions_{next(_table_numbers)}"
     majority = _majority_class(dataset)
     records: list[RunRecord] = []

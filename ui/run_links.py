@@ -40,4 +40,6 @@ def restrict_to_run_change(context: PageContext, query: ExampleQuery) -> Example
     text_column, button_column = st.columns([5, 1])
     text_column.info(sentence, icon=":material/compare_arrows:")
     button_column.button(_("Show all examples"), on_click=clear_run_change, key="examples_clear_run_change")
+    # NOTE: the table's prediction and error columns still come from the dataset's
+    # predictions file, not from run A or run B.
     return dataclasses.replace(query, example_ids=ids)
