@@ -148,7 +148,7 @@ def snapshot_sql(dataset: Dataset) -> tuple[str, list[object], list[str]]:
     example_id = "CAST(e.id AS VARCHAR)"
     label = "e.label" if dataset.mode == MODE_CLASSIFICATION else "CAST(NULL AS VARCHAR)"
     # NOTE: a date or time column is canonicalised as DuckDB reads it, so a CSV column
-    # detected as TIMESTAMP and the same values stored as text in Parquet hash differently.
+    # detected as TIMESTAMP and the same values stored as text in Parquet can hash differently.
     values = [f"md.v{index}" for index in range(len(columns))]
     canonical = [f"{class_text(name, types[name])} AS v{index}" for index, name in enumerate(columns)]
     metadata = f"(SELECT {', '.join([f'{quote_ident(dataset.metadata_key)} AS snapshot_key', *canonical])} FROM m) AS md"
