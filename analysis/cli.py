@@ -7,9 +7,10 @@ with a one-line message on stderr.
 Commands: ``summary`` (every number of the first analysis), ``slices``
 (slices or intersections ranked by one metric, tested against the rest),
 ``label-errors`` (examples ranked by how likely their label is wrong),
-``tag`` (tag edits in the dashboard's workspace), ``export-tags`` and
-``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails) and
-``report`` (a self-contained HTML report of the findings).
+``tag`` (tag edits in the dashboard's workspace), ``export-tags``,
+``audit`` (the checks of ``[audit]``; exit code 1 when a blocking check fails),
+``report`` (a self-contained HTML report of the findings),
+``log-run`` and ``compare`` (runs, see :mod:`analysis.run_commands`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import discovery, report_command, tag_commands
+from analysis import discovery, report_command, run_commands, tag_commands
 from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.errors import AnalysisError, ConfigError
@@ -156,6 +157,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(label_errors)
     tag_commands.add_commands(commands, _add_input_options, _add_output_options)
+    run_commands.add_commands(commands, _add_filter_options, _add_output_options)
 
     audit = commands.add_parser(
         "audit",
@@ -344,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     # Scoped so that a caller running main() in-process keeps its own catalog afterwards.
     language = using(load_translations(arguments.lang), arguments.lang) if arguments.lang else contextlib.nullcontext()
     with language:
+        if hasattr(arguments, "handler"):
+            return arguments.handler(arguments)
         if arguments.command == "tag":
             return tag_commands.run_tag(arguments, config_from_arguments)
         if arguments.command == "export-tags":

@@ -18,6 +18,7 @@ from typing import Any
 from analysis.audit_spec import AuditSpec, parse_audit
 from analysis.errors import ConfigError
 from analysis.i18n import _
+from analysis.run_spec import RunsSpec, parse_runs
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ class DatasetConfig:
     # The [audit] section: checks a model must pass (analysis.audit).
     audit: AuditSpec | None = None
 
+    # The [runs] section: run files and what is known about each run (analysis.runs).
+    runs: RunsSpec | None = None
+
     @property
     def display_name(self) -> str:
         return self.name or self.predictions.parent.name
@@ -180,7 +184,7 @@ def _check_string_list(values: list, key: str, path: Path) -> list[str]:
 
 
 # Sections whose keys are checked by their own parser.
-_PARSED_SECTIONS = ("audit",)
+_PARSED_SECTIONS = ("audit", "runs")
 
 
 def _validate_keys(document: dict[str, Any], path: Path) -> None:
@@ -324,6 +328,7 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         bootstrap_samples=statistics.get("bootstrap_samples", 1000),
         seed=statistics.get("seed", 0),
         audit=parse_audit(document["audit"], path) if "audit" in document else None,
+        runs=parse_runs(document["runs"], path) if "runs" in document else None,
     )
     validate(config, path)
     return config

@@ -64,6 +64,16 @@ class Engine:
             finally:
                 self._connection.execute("DROP VIEW IF EXISTS _incoming_frame")
 
+    def create_table_as(self, name: str, sql: str, params: Sequence[object] = ()) -> None:
+        """Store the result of ``sql`` as the new table ``name`` (a name chosen by the code, not yet taken)."""
+        with self._lock:
+            self._connection.sql(sql, params=list(params) if params else None).create(name)
+
+    def append_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame``, whose columns match the table's in order, to the table ``name``."""
+        with self._lock:
+            self._connection.from_df(frame).insert_into(name)
+
     def write(self, sql: str, params: Sequence[object], path: Path, file_format: str) -> None:
         """Write the result of ``sql`` to ``path`` as CSV (with a header) or Parquet, without the path in SQL text.
 

@@ -154,7 +154,7 @@ EXPORT_TAG_SEPARATOR = TAG_SEPARATOR
 
 @dataclass(frozen=True)
 class ExampleQuery:
-    """The request of the Examples page: an outcome, a (label, prediction) pair, a slice, a tag, a score range, an order and a page.
+    """The request of the Examples page: an outcome, a (label, prediction) pair, a slice, a tag, a score range, a set of ids, an order and a page.
 
     Every field is optional, and the default lists every example, errors
     first, then by id. ``value`` is a slice value as the Slices page shows it
@@ -174,6 +174,9 @@ class ExampleQuery:
     sort: str = "default"
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    # Only these ids (as text), for example the examples one run fixed
+    # compared with another (analysis.run_compare.changed_ids); None: no restriction.
+    example_ids: tuple[str, ...] | None = None
 
     def check(self, dataset: Dataset) -> None:
         """Raise :class:`~analysis.InputError` naming the first field that does not fit ``dataset``, and what to do."""
@@ -249,6 +252,9 @@ class ExampleQuery:
         if self.tag is not None:
             alias = dataset.tag(self.tag).alias
             clauses.append(alias if self.tag_carried else f"NOT {alias}")
+        if self.example_ids is not None:
+            clauses.append("CAST(id AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))")
+            values.append(list(self.example_ids))
         if self.score_min is not None:
             clauses.append("score >= ?")
             values.append(self.score_min)

@@ -21,6 +21,11 @@ counts. The history tables name each change by a ``kind`` (``"hlp"`` or
 undo. A tag change's key is a JSON list naming the row it changes, for
 example ``["assignment", "blurry", "17"]``.
 
+Logged runs are kept in the ``runs`` tables with their predictions, and
+``dataset_version_examples`` keeps the per-example hashes of each dataset
+version a run was logged on (:mod:`analysis.run_store`). Logging a run
+raises the change counter but is not an edit: it has no undo.
+
 The database runs in WAL mode, so readers do not block the writer, and each
 method opens its own short-lived connection. One :class:`Workspace` can
 therefore be shared by the threads of a server. A read-only workspace (demo
@@ -129,6 +134,53 @@ CREATE TABLE IF NOT EXISTS hidden_file_tags (
     PRIMARY KEY (dataset, tag)
 );
 CREATE INDEX IF NOT EXISTS edit_items_by_edit ON edit_items (edit_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL,
+    name TEXT NOT NULL,
+    logged_by TEXT NOT NULL,
+    logged_at TEXT NOT NULL,
+    code_version TEXT,
+    code_dirty INTEGER CHECK (code_dirty IN (0, 1)),
+    dataset_version TEXT NOT NULL,
+    predictions_fingerprint TEXT NOT NULL,
+    examples INTEGER NOT NULL,
+    source TEXT,
+    notes TEXT NOT NULL DEFAULT '',
+    UNIQUE (dataset, name)
+);
+CREATE TABLE IF NOT EXISTS run_params (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS run_predictions (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    example_id TEXT NOT NULL,
+    prediction TEXT NOT NULL,
+    PRIMARY KEY (run_id, example_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dataset_versions (
+    dataset TEXT NOT NULL,
+    version TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    examples INTEGER NOT NULL,
+    metadata_columns TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, version)
+);
+CREATE TABLE IF NOT EXISTS dataset_version_examples (
+    dataset TEXT NOT NULL,
+    version TEXT NOT NULL,
+    example_id TEXT NOT NULL,
+    label_hash INTEGER NOT NULL,
+    metadata_hash INTEGER NOT NULL,
+    tags_hash INTEGER NOT NULL,
+    PRIMARY KEY (dataset, version, example_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -305,6 +357,21 @@ class Workspace:
             connection.execute("COMMIT")
         finally:
             connection.close()
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """Return a context manager yielding a connection inside one write transaction (BEGIN IMMEDIATE), for stores built on this file.
+
+        Raises :class:`WorkspaceReadOnlyError` in a read-only workspace.
+        """
+        return self._writing()
+
+    def reading(self) -> contextlib.AbstractContextManager[sqlite3.Connection | None]:
+        """Return a context manager yielding a reading connection, or None when the workspace has no file yet."""
+        return self._reading()
+
+    def count_change(self, connection: sqlite3.Connection) -> None:
+        """Raise the change counter inside the caller's transaction, so cached results computed before it expire."""
+        self._count(connection)
 
     def _check_writable(self) -> None:
         if self.read_only:

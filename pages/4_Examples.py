@@ -23,6 +23,7 @@ from ui.examples_views import (
     show_table,
 )
 from ui.page import show_filter_banner, start_page
+from ui.run_links import restrict_to_run_change
 from ui.tagging import tag_controls
 
 
@@ -35,6 +36,7 @@ def main() -> None:
     media = media_columns(context)
     defaults = default_columns(dataset, leading=[name for name, kind in media.items() if kind == IMAGE])
     query, attribute = read_query(dataset)
+    query = restrict_to_run_change(context, query)
     columns = read_columns(dataset, defaults)
     show_filters(dataset, query, attribute)
     show_column_picker(dataset, columns, defaults)

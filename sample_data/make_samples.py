@@ -34,6 +34,7 @@ SPEECH_SEED = 1701
 SCREENING_SEED = 1702
 DIGITS_SEED = 1703
 DIABETES_SEED = 1704
+SPEECH_RUNS_SEED = 1705
 
 
 # ---------------------------------------------------------------------------
@@ -206,8 +207,98 @@ columns = {toml_list(SPEECH_TAGS)}
 [slices]
 attributes = ["gender", "age_group", "accent", "device", "duration"]
 sensitive = ["gender", "age_group", "accent"]
-""",
+{SPEECH_RUNS_TOML}""",
     )
+    make_speech_runs(folder, labels, predictions, tag_flags, SPEECH_RUNS_SEED)
+
+
+# Three runs of the speech model, in time order. "more_data" has the predictions of
+# predictions.csv. "baseline" is an older, weaker model. "car_noise_augment" was trained
+# with car-noise augmentation: it fixes most car_noise errors of "more_data" but breaks
+# some low_bandwidth examples, while overall accuracy barely moves.
+SPEECH_RUNS = ["baseline", "more_data", "car_noise_augment"]
+SPEECH_RUNS_TOML = """
+[runs]
+files = ["runs.parquet"]
+run_column = "run"
+reference = "baseline"
+
+[runs.details.baseline]
+time = 2024-05-02T09:30:00Z
+code_version = "4f2c1ab"
+dirty = false
+params = { learning_rate = 0.001, epochs = 20, augment = "none", train_hours = 800 }
+notes = "First model on the full label set."
+
+[runs.details.more_data]
+time = 2024-05-16T14:05:00Z
+code_version = "9b07e3d"
+dirty = false
+params = { learning_rate = 0.001, epochs = 30, augment = "none", train_hours = 1400 }
+notes = "Same architecture, 600 more hours of training audio."
+
+[runs.details.car_noise_augment]
+time = 2024-06-03T11:40:00Z
+code_version = "c51d8aa"
+dirty = true
+params = { learning_rate = 0.0005, epochs = 30, augment = "car_noise", train_hours = 1400 }
+notes = "Mixes recorded car noise into 30% of the training clips."
+"""
+
+# Changes from one run to the next, as shares of the examples they can apply to.
+SPEECH_BASELINE_EXTRA_ERRORS = 0.04  # of the examples "more_data" gets right
+SPEECH_BASELINE_FIXED = 0.15  # of the errors of "more_data"
+SPEECH_AUGMENT_CAR_FIXED = 0.65  # of the car_noise errors of "more_data"
+SPEECH_AUGMENT_LOW_BANDWIDTH_BROKEN = 0.06  # of the low_bandwidth examples "more_data" gets right
+SPEECH_AUGMENT_OTHER_FIXED = 0.02  # of the other errors
+SPEECH_AUGMENT_OTHER_BROKEN = 0.002  # of the other examples it gets right
+
+
+def make_speech_runs(
+    folder: Path, labels: np.ndarray, predictions: np.ndarray, tag_flags: dict[str, np.ndarray], seed: int
+) -> None:
+    """Write runs.parquet with the predictions of the three runs of SPEECH_RUNS.
+
+    A generator of its own keeps the other speech files the same as before the runs existed.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(labels)
+    correct = predictions == labels
+
+    def make_wrong(rows: np.ndarray, chosen: np.ndarray) -> None:
+        for row in rows:
+            targets = SPEECH_CONFUSIONS[labels[row]]
+            weights = np.array(list(targets.values()))
+            chosen[row] = rng.choice(list(targets), p=weights / weights.sum())
+
+    def pick(mask: np.ndarray, share: float) -> np.ndarray:
+        candidates = np.flatnonzero(mask)
+        return rng.choice(candidates, size=round(share * len(candidates)), replace=False)
+
+    baseline = predictions.copy()
+    make_wrong(pick(correct, SPEECH_BASELINE_EXTRA_ERRORS), baseline)
+    fixed_rows = pick(~correct, SPEECH_BASELINE_FIXED)
+    baseline[fixed_rows] = labels[fixed_rows]
+
+    car_noise = tag_flags["car_noise"]
+    low_bandwidth = tag_flags["low_bandwidth"]
+    augmented = predictions.copy()
+    fixed_rows = np.concatenate(
+        [pick(~correct & car_noise, SPEECH_AUGMENT_CAR_FIXED), pick(~correct & ~car_noise, SPEECH_AUGMENT_OTHER_FIXED)]
+    )
+    augmented[fixed_rows] = labels[fixed_rows]
+    make_wrong(pick(correct & low_bandwidth, SPEECH_AUGMENT_LOW_BANDWIDTH_BROKEN), augmented)
+    make_wrong(pick(correct & ~low_bandwidth, SPEECH_AUGMENT_OTHER_BROKEN), augmented)
+
+    ids = np.array([f"utt_{i:05d}" for i in range(1, n + 1)])
+    runs = pd.concat(
+        [
+            pd.DataFrame({"run": name, "example_id": ids, "pred_label": chosen})
+            for name, chosen in zip(SPEECH_RUNS, [baseline, predictions, augmented])
+        ],
+        ignore_index=True,
+    )
+    write_parquet(runs, folder / "runs.parquet")
 
 
 def choose_speech_errors(
@@ -686,6 +777,15 @@ def summarize_speech(folder: Path) -> None:
     }
     for group_name, rows in slice_groups.items():
         print(f"  error rate {group_name}: {1 - correct[rows].mean():.2%} ({rows.sum()} examples)")
+
+    runs = pd.read_parquet(folder / "runs.parquet").merge(metadata, on="example_id").merge(
+        predictions[["example_id", "true_label"]], on="example_id"
+    )
+    for name in SPEECH_RUNS:
+        run = runs[runs["run"] == name]
+        right = run["pred_label"] == run["true_label"]
+        per_tag = ", ".join(f"{tag} {right[run[tag]].mean():.2%}" for tag in SPEECH_TAGS)
+        print(f"  run {name}: accuracy {right.mean():.2%}; {per_tag}")
 
     score_correct = merged["score"][correct].mean()
     score_error = merged["score"][~correct].mean()

@@ -9,7 +9,9 @@ Every selection lives in the URL, so a copied link lists the same examples:
 - ``score_min``, ``score_max``: an inclusive score range;
 - ``sort``: ``score_asc`` or ``score_desc`` (default: errors first, then by id);
 - ``page``: the page of the table, from 1;
-- ``columns``: the shown columns, repeated once per column.
+- ``columns``: the shown columns, repeated once per column;
+- ``run_a``, ``run_b`` and ``change``: only the examples that run B ``fixed``
+  (A wrong, B right) or ``broken`` (A right, B wrong) compared with run A.
 
 A widget's callback writes its new value to the URL, and each run reads the
 URL back into the widgets, so the URL is the one source of the selection.
@@ -58,6 +60,11 @@ SCORE_MAX = "score_max"
 SORT = "sort"
 PAGE = "page"
 COLUMNS = "columns"
+RUN_A = "run_a"
+RUN_B = "run_b"
+CHANGE = "change"
+CHANGES = ("fixed", "broken")
+RUN_PARAMETERS = (RUN_A, RUN_B, CHANGE)
 
 # Every parameter that narrows the list; a change to any of them goes back to page 1.
 FILTER_PARAMETERS = (OUTCOME, LABEL, PREDICTION, ATTRIBUTE, VALUE, TAG, TAGGED, SCORE_MIN, SCORE_MAX, SORT)
@@ -82,10 +89,16 @@ def examples_parameters(
     attribute: str | None = None,
     value: str | None = None,
     tag: str | None = None,
+    run_a: str | None = None,
+    run_b: str | None = None,
+    change: str | None = None,
 ) -> dict[str, str | list[str]]:
     """Return the query parameters of a link to the Examples page with these filters, carrying the dataset and the global filter."""
     parameters: dict[str, str | list[str]] = dict(shared_parameters())
-    chosen = {OUTCOME: outcome, LABEL: label, PREDICTION: prediction, ATTRIBUTE: attribute, VALUE: value, TAG: tag}
+    chosen = {
+        OUTCOME: outcome, LABEL: label, PREDICTION: prediction, ATTRIBUTE: attribute, VALUE: value, TAG: tag,
+        RUN_A: run_a, RUN_B: run_b, CHANGE: change,
+    }
     parameters.update({name: text for name, text in chosen.items() if text is not None and not (name == OUTCOME and text == "all")})
     return parameters
 
@@ -128,6 +141,37 @@ def read_query(dataset: Dataset) -> tuple[ExampleQuery, str | None]:
         page=read_page(PAGE),
     )
     return query, attribute
+
+
+def read_run_change(runs: list[str]) -> tuple[str, str, str] | None:
+    """Return (run A, run B, change) from the URL when the three are given and valid; else drop them with a notice and return None."""
+    requested = {name: read_value(name) for name in RUN_PARAMETERS}
+    if all(value is None for value in requested.values()):
+        return None
+    problem = None
+    if any(value is None for value in requested.values()):
+        missing = [name for name, value in requested.items() if value is None]
+        problem = (next(name for name, value in requested.items() if value is not None), _("it needs {names} too.", names=", ".join(missing)))
+    elif requested[CHANGE] not in CHANGES:
+        problem = (CHANGE, _("use one of {names}.", names=", ".join(CHANGES)))
+    else:
+        for name in (RUN_A, RUN_B):
+            if requested[name] not in runs:
+                problem = (name, _("the dataset has no run with that name."))
+                break
+    if problem is not None:
+        notice_ignored(problem[0], requested[problem[0]], problem[1])
+        for name in RUN_PARAMETERS:
+            write_value(name, None)
+        return None
+    return requested[RUN_A], requested[RUN_B], requested[CHANGE]
+
+
+def clear_run_change() -> None:
+    """Drop the run comparison from the URL (widget callback)."""
+    for name in RUN_PARAMETERS:
+        write_value(name, None)
+    write_value(PAGE, None)
 
 
 def read_columns(dataset: Dataset, defaults: list[str]) -> list[str]:

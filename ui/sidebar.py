@@ -44,7 +44,7 @@ from ui.url_state import (
 QUERY_PARAMETER = DATASET
 
 # Page scripts with their navigation labels, in menu order. The file names fix
-# the URL paths (/Slices, /Tags, /What_if, /Examples, /Label_errors, /Audit), which stay English in every language.
+# the URL paths (/Slices, /Tags, /What_if, /Examples, /Label_errors, /Audit, /Experiments), which stay English in every language.
 PAGES = (
     ("dashboard.py", N_("Overview"), ":material/dashboard:"),
     ("pages/1_Slices.py", N_("Slices"), ":material/segment:"),
@@ -53,6 +53,7 @@ PAGES = (
     ("pages/4_Examples.py", N_("Examples"), ":material/table_rows:"),
     ("pages/5_Label_errors.py", N_("Label errors"), ":material/rule:"),
     ("pages/6_Audit.py", N_("Audit"), ":material/fact_check:"),
+    ("pages/7_Experiments.py", N_("Experiments"), ":material/science:"),
 )
 
 # The picker's value for the dataset opened from uploads. No folder name
