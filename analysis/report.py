@@ -559,7 +559,7 @@ def _threshold_text(check: CheckResult) -> str:
         low, high = threshold
         return _("ratio to {reference} from {low:.2f} to {high:.2f}", reference=check.reference, low=low, high=high)
     if rule == MIN_MAX_RATIO:
-        return _("ratio to the largest group at least {value:.2f}", value=threshold)
+        return _("ratio to the group with the highest value at least {value:.2f}", value=threshold)
     if check.check.metric in FAIRNESS_MEASURES:
         if check.check.metric in DIFFERENCE_MEASURES:
             return _("at most {value:.3f}", value=threshold)

@@ -163,9 +163,11 @@ def slices_sentence(worst: dict[str, Any], overall_error_rate: float, fdr_q: flo
         significance = _("a gap unlikely to be chance but smaller than the {gap:.1f} points that count as a finding (adjusted p {p})", gap=100 * min_gap, p=adjusted)
     else:
         significance = _("a gap that may be chance (adjusted p {p})", p=adjusted)
+    # Built before the sentence, because the catalog extractor skips a message nested in another's arguments.
+    examples = _("examples with {slice}", slice=where)
     return _(
         "The model is wrong on {frequency}, {comparison}, {significance}.",
-        frequency=how_often(worst["error_rate"], _("examples with {slice}", slice=where)),
+        frequency=how_often(worst["error_rate"], examples),
         comparison=times_rate(worst["error_rate"], overall_error_rate),
         significance=significance,
     )
@@ -173,9 +175,10 @@ def slices_sentence(worst: dict[str, Any], overall_error_rate: float, fdr_q: flo
 
 def tags_sentence(worst: dict[str, Any], overall_error_rate: float) -> str:
     """Describe the tag with the highest error rate and its share of all errors."""
+    examples = _("examples with {tag}", tag=worst["tag"])
     return _(
         "The model is wrong on {frequency}, {comparison}, and these examples carry {errors} of all errors while making up {data} of the data.",
-        frequency=how_often(worst["error_rate"], _("examples with {tag}", tag=worst["tag"])),
+        frequency=how_often(worst["error_rate"], examples),
         comparison=times_rate(worst["error_rate"], overall_error_rate),
         errors=format_percent(worst["share_of_errors"]),
         data=format_percent(worst["share_of_data"]),

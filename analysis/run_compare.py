@@ -487,16 +487,15 @@ def _snapshot_table(catalog: RunCatalog, version: str, workspace: Workspace | No
 def _describe(subject: str, change: VersionChange | None) -> str:
     if change is None:
         return _("{subject}. The workspace does not hold the older version's contents, so what changed cannot be counted.", subject=subject)
-    parts = []
-    for count, singular, plural in (
-        (change.labels, "{count} label changed", "{count} labels changed"),
-        (change.metadata, "{count} example's metadata changed", "{count} examples' metadata changed"),
-        (change.tags, "{count} example's tags changed", "{count} examples' tags changed"),
-        (change.added, "{count} example added", "{count} examples added"),
-        (change.removed, "{count} example removed", "{count} examples removed"),
-    ):
-        if count:
-            parts.append(ngettext(singular, plural, count))
+    # Each ngettext call is written out, so the catalog extractor finds both forms.
+    counted = (
+        (change.labels, lambda count: ngettext("{count} label changed", "{count} labels changed", count)),
+        (change.metadata, lambda count: ngettext("{count} example's metadata changed", "{count} examples' metadata changed", count)),
+        (change.tags, lambda count: ngettext("{count} example's tags changed", "{count} examples' tags changed", count)),
+        (change.added, lambda count: ngettext("{count} example added", "{count} examples added", count)),
+        (change.removed, lambda count: ngettext("{count} example removed", "{count} examples removed", count)),
+    )
+    parts = [describe(count) for count, describe in counted if count]
     if change.columns_added:
         parts.append(_("metadata columns added: {names}", names=", ".join(change.columns_added)))
     if change.columns_removed:

@@ -108,10 +108,13 @@ def untranslated(catalog: Catalog) -> Iterator[Message]:
 
 
 def problems(catalog: Catalog) -> Iterator[str]:
-    """Yield one line per untranslated entry and per translation whose placeholders or edge spaces differ from the English."""
+    """Yield one line per untranslated or fuzzy entry and per translation whose placeholders or edge spaces differ from the English."""
     for message in catalog:
         if not message.id:
             continue
+        if message.fuzzy:
+            # gettext skips fuzzy entries, so the English text would show.
+            yield f"marked fuzzy, so not used: {_first(message.id)!r}"
         english = _texts(message.id)[-1]
         for text in _texts(message.string):
             text = text or ""

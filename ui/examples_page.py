@@ -336,10 +336,16 @@ def show_column_picker(dataset: Dataset, columns: list[str], defaults: list[str]
     """Draw the choice of shown columns: every outcome column and every column of the metadata file."""
     _set(COLUMNS, columns)
     st.multiselect(
-        _("Columns"), list(column_choices(dataset)), key=_KEYS[COLUMNS], on_change=_store_columns, args=(defaults,),
+        _("Columns"), list(column_choices(dataset)), key=_KEYS[COLUMNS], on_change=_store_columns, args=(defaults,), format_func=column_label,
         help=_("Columns of the table and of the export. Metadata columns are read for the shown page only."),
         placeholder=_("Choose columns"),
     )
+
+
+def column_label(key: str) -> str:
+    """Return how the table heads the column ``key``: the translated name of an outcome column, else the key itself."""
+    labels = {"id": _("id"), "label": _("label"), "prediction": _("prediction"), "score": _("score"), "is_error": _("error"), "tags": _("tags")}
+    return labels.get(key, key)
 
 
 def show_page_picker(container: Any, page: int, pages: int, page_size: int) -> None:

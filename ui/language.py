@@ -38,7 +38,7 @@ def draw_language_picker() -> None:
         key=_PICKER_KEY,
         format_func=LANGUAGES.get,
         on_change=_store_language,
-        help=_("The language of the dashboard, the report and the downloaded files' headings. It is kept in the address, so a copied link opens in the same language."),
+        help=_("The language of the dashboard and of the report it downloads. It is kept in the address, so a copied link opens in the same language."),
     )
 
 
