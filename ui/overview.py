@@ -37,6 +37,10 @@ MATRIX_COUNTS = "counts"
 MATRIX_NORMALISED = "normalised"
 _MATRIX_KEY = "overview_matrix_view"
 
+# Headline metrics shown side by side.
+_METRICS_PER_ROW = 3
+
+
 # Header and load report --------------------------------------------------------
 
 
@@ -114,7 +118,9 @@ def show_headline_metrics(dataset: Dataset, summary: dict[str, Any]) -> None:
                 ),
             ),
         ]
-    for column, (path, label, value, help_text) in zip(st.columns(len(metrics)), metrics):
+    # Rows of three keep values such as "20,000" whole in a laptop-wide window; six in a row cut them off.
+    columns = [column for start in range(0, len(metrics), _METRICS_PER_ROW) for column in st.columns(_METRICS_PER_ROW)]
+    for column, (path, label, value, help_text) in zip(columns, metrics):
         note = summary["notes"].get(path)
         if note:
             help_text = f"{help_text}\n\n{note}"
