@@ -48,7 +48,7 @@ from analysis.audit_spec import (
 )
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import ExampleFilter, check_keeps_examples, parse_condition, parse_filter
-from analysis.i18n import _, format_percent, ngettext
+from analysis.i18n import _, fill, format_percent, ngettext
 from analysis.model import Dataset
 from analysis.slice_metrics import (
     GroupCounts,
@@ -521,4 +521,4 @@ def _spread(rows: list[dict]) -> str:
 def _show(value: float | None, percent: bool) -> str:
     if value is None:
         return _("undefined")
-    return format_percent(value) if percent else f"{value:.3f}"
+    return format_percent(value) if percent else fill("{value:.3f}", value=value)

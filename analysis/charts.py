@@ -16,7 +16,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from analysis.i18n import _, number_separators
+from analysis.i18n import _, format_percent, number_separators
 
 _HEIGHT = 380
 _MARGIN = dict(l=10, r=10, t=40, b=10)
@@ -462,7 +462,7 @@ def intersection_heatmap(cells: list[dict[str, Any]], metric: str) -> go.Figure:
         i = row_values.index(_predicate_text(cell["predicates"][0]))
         j = column_values.index(_predicate_text(cell["predicates"][1]))
         z[i][j] = cell["value"]
-        shown = _("undefined") if cell["value"] is None else f"{100 * cell['value']:.1f}%"
+        shown = _("undefined") if cell["value"] is None else format_percent(cell["value"])
         marker = "*" if cell["flagged"] else ""
         text[i][j] = _("{value}{marker}<br>n = {support}", value=shown, marker=marker, support=cell["support"])
     figure = go.Figure(

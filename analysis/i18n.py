@@ -113,6 +113,13 @@ def _(message: str, /, **params: object) -> str:
     return fill(text, **params) if params else text
 
 
+def pgettext(context: str, message: str, /, **params: object) -> str:
+    """Translate ``message`` as used in ``context``, for a word whose translation depends on where it stands."""
+    translations = _active.get()
+    text = translations.pgettext(context, message) if translations is not None else message
+    return fill(text, **params) if params else text
+
+
 def ngettext(singular: str, plural: str, count: int, /, **params: object) -> str:
     """Translate the singular or plural form for ``count``, and fill ``{count}`` and ``params``.
 

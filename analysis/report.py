@@ -37,6 +37,7 @@ from analysis.audit_spec import (
     FAIRNESS_MEASURES,
     MIN_MAX_RATIO,
     RATIO_TO_REFERENCE,
+    AuditSpec,
 )
 from analysis.charts import confusion_matrix_figure, slice_error_rate_figure, tag_accuracy_hlp_figure, tag_share_figure
 from analysis.errors import AnalysisError
@@ -116,6 +117,7 @@ def build_report(
     hlp: dict[str, float] | None = None,
     generated_at: datetime.datetime | None = None,
     language: str = SOURCE_LANGUAGE,
+    audit: AuditSpec | None = None,
 ) -> Report:
     """Build the report of ``dataset`` under ``example_filter``.
 
@@ -127,6 +129,8 @@ def build_report(
     :class:`~analysis.AnalysisError` when the filter keeps no example or the
     HLP values are invalid. A broken ``[audit]`` section does not raise: its
     message goes into the audit section and :attr:`Report.warnings`.
+    ``audit`` replaces the dataset file's ``[audit]`` section, for checks
+    edited on the Audit page and not saved yet.
     """
     example_filter = example_filter or ExampleFilter()
     summary = summarize(dataset, _hlp_targets(dataset, hlp), example_filter, hlp)
@@ -137,7 +141,7 @@ def build_report(
         _slices_section(dataset, summary),
         _tags_section(dataset, summary),
         _what_if_section(summary),
-        _audit_section(dataset, example_filter, warnings),
+        _audit_section(dataset, example_filter, warnings, audit if audit is not None else dataset.config.audit),
     ]
     when = generated_at or datetime.datetime.now(datetime.timezone.utc)
     title = _("Error analysis report: {name}", name=summary["dataset"])
@@ -475,9 +479,8 @@ def _what_if_section(summary: dict[str, Any]) -> Section:
 # ---------------------------------------------------------------- audit
 
 
-def _audit_section(dataset: Dataset, example_filter: ExampleFilter, warnings: list[str]) -> Section:
+def _audit_section(dataset: Dataset, example_filter: ExampleFilter, warnings: list[str], spec: AuditSpec | None) -> Section:
     title = _("Audit")
-    spec = dataset.config.audit
     if spec is None or not spec.checks:
         return Section(AUDIT_SECTION, title, _("The dataset file has no [audit] section, so no audit checklist was run."), applies=False)
     keep = [condition.as_text() for condition in example_filter.keep]

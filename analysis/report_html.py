@@ -109,6 +109,9 @@ def figure_html(figure: go.Figure, div_id: str) -> str:
     plotly's JSON encoder writes ``<``, ``>`` and ``/`` in strings as
     ``\\u003c`` and so on, so a label such as ``</script>`` cannot end the script early.
     """
+    # Plotly's own template, because a figure built in the dashboard carries
+    # Streamlit's, whose colours are placeholders that only the dashboard fills in.
+    figure = go.Figure(figure).update_layout(template=pio.templates["plotly"])
     drawn = pio.to_html(
         figure,
         full_html=False,

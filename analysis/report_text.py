@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.audit import FAIL, NOT_ENOUGH_DATA, AuditResult
 from analysis.audit_spec import BLOCKING
-from analysis.i18n import _, format_percent, ngettext, percentage_points
+from analysis.i18n import _, format_percent, ngettext, percentage_points, pgettext
 from analysis.metrics import MAJORITY_MARGIN
 
 # Above this error rate "1 in N" rounds too coarsely, so the sentence gives a percentage.
@@ -50,7 +50,7 @@ def interval(low: float | None, high: float | None) -> str:
 def p_value(value: float | None) -> str:
     if _missing(value):
         return _("not tested")
-    return _("< 0.001") if value < 0.001 else _("{value:.3f}", value=value)
+    return _("< {value}", value=0.001) if value < 0.001 else _("{value:.3f}", value=value)
 
 
 def decimal(value: float | None) -> str:
@@ -99,9 +99,11 @@ def overall_sentence(summary: dict[str, Any]) -> str:
             examples,
             count=count(examples),
         )
+    # Its own message, because "examples" as a column header reads differently in Vietnamese.
+    noun = pgettext("noun in a sentence", "examples")
     wrong = _(
         "The model is wrong on {frequency} ({rate} of {count})",
-        frequency=how_often(overall["error_rate"], _("examples")),
+        frequency=how_often(overall["error_rate"], noun),
         rate=format_percent(overall["error_rate"]),
         count=count(examples),
     )

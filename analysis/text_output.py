@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.i18n import _, format_percent, ngettext, percentage_points
+from analysis.i18n import _, fill, format_percent, ngettext, percentage_points
 
 # Slices shown per attribute in text output; JSON output has them all.
 _SLICE_ROWS_PER_ATTRIBUTE = 25
@@ -18,7 +18,7 @@ def _percent(value: float | None) -> str:
 
 
 def _number(value: float | None, digits: int = 3) -> str:
-    return _("undefined") if value is None else f"{value:.{digits}f}"
+    return _("undefined") if value is None else fill("{value:." + str(digits) + "f}", value=value)
 
 
 def _signed_points(value: float | None) -> str:
@@ -222,7 +222,7 @@ def render_slices(report: dict[str, Any]) -> str:
 def _p_value(value: float | None) -> str:
     if value is None:
         return _("undefined")
-    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+    return "< " + fill("{value}", value=0.0001) if value < 0.0001 else fill("{value:.4f}", value=value)
 
 
 def _slice_flag(row: dict[str, Any]) -> str:
@@ -276,7 +276,7 @@ def render_discovery(result: dict[str, Any]) -> str:
                     f"{_percent(row['ci_low'])} - {_percent(row['ci_high'])}",
                     _signed_points(row["gap_to_overall"]),
                     _number(row["score"]),
-                    _("undefined") if row["adjusted_p_value"] is None else f"{row['adjusted_p_value']:.2g}",
+                    _("undefined") if row["adjusted_p_value"] is None else fill("{value:.2g}", value=row["adjusted_p_value"]),
                     _("yes") if row["flagged"] else _("no"),
                 ]
             )

@@ -14,12 +14,14 @@ from ui.report_download import show_report_download
 def main() -> None:
     context = start_page(N_("Audit"))
     st.title(_("Audit"))
-    show_report_download(context, key="audit_report_download")
+    download = st.container()
 
     # The checklist is drawn above the editor but from the editor's draft, so it is filled after the editor ran.
     checklist = st.container()
     draft = edit_audit(context)
     spec = draft.spec if draft.spec is not None else context.dataset.config.audit
+    with download:
+        show_report_download(context, key="audit_report_download", audit=spec)
     with checklist:
         if spec is None or not spec.checks:
             explain_missing_section()

@@ -4,7 +4,7 @@
     python scripts/translations.py compile   # each .po to the .mo that gettext reads at run time
     python scripts/translations.py check     # list untranslated entries and placeholder mismatches
 
-The messages are every string passed to ``_``, ``N_`` and ``ngettext`` in
+The messages are every string passed to ``_``, ``N_``, ``ngettext`` and ``pgettext`` in
 analysis/, ui/, pages/ and dashboard.py. Babel extracts them and writes the
 files. After ``extract``, translate the new entries (empty ``msgstr``) of
 each ``analysis/locale/<lang>/LC_MESSAGES/messages.po``, then run
@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = REPO_ROOT / "analysis" / "locale"
 TEMPLATE = LOCALE_DIR / "messages.pot"
 SOURCES = ("analysis", "ui", "pages", "dashboard.py")
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 PROJECT = "error-analysis"
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit as st
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 from workspace_pages import APP, isolate_settings
@@ -27,6 +28,7 @@ from analysis.audit_spec import METRICS, RULES, SEVERITIES
 from analysis.cli import main
 from analysis.config import load_config
 from analysis.i18n import LOCALE_DIR, _, format_percent, load_translations, ngettext, number_separators, using
+from ui.formatting import localized_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
@@ -92,7 +94,7 @@ def english_message_patterns(catalog) -> list[tuple[str, re.Pattern]]:
 def test_catalog_covers_code(catalog):
     template = translations.extract_template()
 
-    missing = [message.id for message in template if message.id and message.id not in catalog]
+    missing = [message.id for message in template if message.id and catalog.get(message.id, context=message.context) is None]
 
     assert missing == []
 
@@ -112,6 +114,8 @@ def test_compiled_catalog_matches(catalog):
             continue
         if isinstance(message.id, tuple):
             assert compiled.ngettext(message.id[0], message.id[1], 5) == message.string[0], message.id
+        elif message.context:
+            assert compiled.pgettext(message.context, message.id) == message.string, message.id
         else:
             assert compiled.gettext(message.id) == message.string, message.id
 
@@ -131,6 +135,31 @@ def test_english_numbers_unchanged():
     assert format_percent(0.1234) == "12.3%"
     assert _("{count:,}", count=1234567) == "1,234,567"
     assert number_separators() == ".,"
+
+
+@pytest.mark.parametrize(
+    ("number_format", "value", "shown"),
+    [("%.1f%%", 12.34, "12,3%"), ("%.3g", 2.777e-11, "2,78e-11"), ("%.3f", 0.5, "0,500"), ("localized", 1234567, "1.234.567"), ("%+.1f", 2.25, "+2,2")],
+)
+def test_table_numbers_in_vietnamese(number_format, value, shown):
+    frame = pd.DataFrame({"number": [value]})
+    config = {"number": st.column_config.NumberColumn("number", format=number_format)}
+
+    # The Styler formats when it is rendered, which st.dataframe does at once, in the page's language.
+    with using(load_translations("vi"), "vi"):
+        data, localized_config = localized_table(frame, config)
+        rendered = data.to_html()
+
+    assert shown in rendered
+    assert "format" not in localized_config["number"]["type_config"]
+
+
+def test_cli_audit_numbers_use_decimal_comma(capsys):
+    main(["audit", "--config", str(SAMPLE_DATA / "screening" / "dataset.toml"), "--lang", "vi"])
+    output = capsys.readouterr().out
+
+    assert re.findall(r"\d\.\d", output) == []
+    assert re.search(r"\d,\d%", output)
 
 
 def test_quoted_values_keep_their_form():

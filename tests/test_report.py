@@ -541,9 +541,37 @@ def test_download_bytes_match_report():
     dataset = load_dataset(load_config(folder))
     keep = ("tag:people_noise",)
 
-    served = read_report(report_bytes(str(folder), (("fingerprint", 1, 1),), keep, (), None, "en", dataset).decode("utf-8"))
+    served = read_report(report_bytes(str(folder), (("fingerprint", 1, 1),), keep, (), None, "en", None, dataset).decode("utf-8"))
     built = read_report(build_report(dataset, parse_filter(dataset, list(keep), [])).html)
 
     assert served.tables == built.tables
     assert served.headline == built.headline
     assert {key: section.sentences for key, section in served.sections.items()} == {key: section.sentences for key, section in built.sections.items()}
+
+
+def test_report_charts_ignore_dashboard_template(monkeypatch):
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    # The dashboard process makes Streamlit's template the default; its colours are placeholders such as #000001.
+    configure_streamlit_plotly_theme()
+    monkeypatch.setattr(pio.templates, "default", "streamlit")
+    dataset = load_dataset(load_config(SAMPLE_DATA_DIR / "speech_commands"))
+
+    html = build_report(dataset).html
+
+    assert "#000001" not in html
+    assert '"template":{"data"' in html.replace(" ", "")
+
+
+def test_report_takes_edited_audit_checks():
+    dataset = load_dataset(load_config(SAMPLE_DATA_DIR / "screening"))
+    file_spec = dataset.config.audit
+    lowered = dataclasses.replace(file_spec, checks=(dataclasses.replace(file_spec.checks[0], threshold=0.04),))
+
+    from_file = read_report(build_report(dataset).html)
+    edited = read_report(build_report(dataset, audit=lowered).html)
+
+    assert from_file.sections["audit"].sentences != edited.sections["audit"].sentences
+    assert "fails" in from_file.sections["audit"].sentences[0]
+    assert "passes" in edited.sections["audit"].sentences[0]

@@ -80,6 +80,7 @@ def edit_audit(context: PageContext) -> Draft:
             num_rows="dynamic",
             hide_index=True,
             column_config=_column_config(context, base.rows),
+            placeholder="",
             key=f"{prefix}_checks_{base.version}",
         )
         keep, exclude = _draw_filter(context, base, prefix)
@@ -232,6 +233,7 @@ def _draw_filter(context: PageContext, base: _Base, prefix: str) -> tuple[list[s
         key=keep_key,
         format_func=lambda text: choices.get(text, text),
         help=_("Values of one attribute are alternatives; kept tags must all be present. Stored as keep in the [audit] section."),
+        placeholder=_("Choose tags or attribute values"),
     )
     exclude = columns[1].multiselect(
         _("Leave out of the audit examples with"),
@@ -239,6 +241,7 @@ def _draw_filter(context: PageContext, base: _Base, prefix: str) -> tuple[list[s
         key=exclude_key,
         format_func=lambda text: choices.get(text, text),
         help=_("An example matching any of these is not audited. Stored as exclude in the [audit] section."),
+        placeholder=_("Choose tags or attribute values"),
     )
     global_filter = context.example_filter
     st.button(

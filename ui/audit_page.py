@@ -92,7 +92,7 @@ def show_checklist(result: AuditResult) -> None:
             "support": st.column_config.NumberColumn(_("support"), format="localized"),
         },
     )
-    st.dataframe(data, hide_index=True, column_config=config, key="audit_checklist")
+    st.dataframe(data, hide_index=True, column_config=config, key="audit_checklist", placeholder="")
 
 
 def show_evidence(result: AuditResult) -> None:
@@ -114,7 +114,7 @@ def show_evidence(result: AuditResult) -> None:
                     "support": st.column_config.NumberColumn(_("support"), format="localized"),
                 },
             )
-            st.dataframe(data, hide_index=True, column_config=config)
+            st.dataframe(data, hide_index=True, column_config=config, placeholder="")
 
 
 def _outcome_row(outcome: Any, metric: str) -> dict:

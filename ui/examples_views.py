@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -32,7 +33,7 @@ from analysis.examples import (
     export_examples,
     find_examples,
 )
-from analysis.i18n import _
+from analysis.i18n import _, fill
 from analysis.media import (
     AUDIO,
     IMAGE,
@@ -44,7 +45,7 @@ from analysis.media import (
 )
 from ui.data import Fingerprint, filter_key
 from ui.errors import escape_markdown, stop_on_analysis_error
-from ui.examples_page import reset_page, show_page_picker
+from ui.examples_page import column_label, reset_page, show_page_picker
 from ui.formatting import count, localized_table
 from ui.page import PageContext
 from ui.tagging import show_example_tags
@@ -262,10 +263,21 @@ def _show_media(folder: Path, name: str, kind: str, value: Any) -> None:
 
 
 def _detail_frame(detail: dict[str, Any]) -> pd.DataFrame:
-    rows = [(name, detail[name]) for name in ("id", "label", "prediction", "score", "is_error")]
+    rows = [(column_label(name), detail[name]) for name in ("id", "label", "prediction", "score", "is_error")]
     # A metadata column named like an outcome column is labelled as in the column picker.
     rows += [(name + METADATA_SUFFIX if name in EXAMPLE_COLUMNS else name, value) for name, value in detail["metadata"].items()]
-    return pd.DataFrame({"column": [name for name, _value in rows], "value": ["" if _missing(v) else str(v) for _name, v in rows]})
+    return pd.DataFrame({"column": [name for name, _value in rows], "value": [_detail_value(value) for _name, value in rows]})
+
+
+def _detail_value(value: Any) -> str:
+    """Write one value of the detail panel in the current language: yes or no, numbers with its separators."""
+    if _missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return _("yes") if value else _("no")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return fill("{value}", value=value.item() if isinstance(value, np.generic) else value)
+    return str(value)
 
 
 def _missing(value: Any) -> bool:

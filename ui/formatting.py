@@ -67,8 +67,8 @@ def show_table(frame: pd.DataFrame, column_config: dict[str, Any]) -> None:
     st.dataframe(data, hide_index=True, column_config=config, placeholder=_("undefined"))
 
 
-# A printf conversion as Streamlit's number formats use them: "%.1f", "%+.3f", "%d", "%.2e".
-_PRINTF_CONVERSION = re.compile(r"%(?P<sign>\+?)(?:\.(?P<precision>\d+))?(?P<kind>[dfe])")
+# A printf conversion as Streamlit's number formats use them: "%.1f", "%+.3f", "%d", "%.2e", "%.3g".
+_PRINTF_CONVERSION = re.compile(r"%(?P<sign>\+?)(?:\.(?P<precision>\d+))?(?P<kind>[dfeg])")
 
 
 def localized_table(frame: pd.DataFrame, column_config: dict[str, Any], missing: str = "") -> tuple[Any, dict[str, Any]]:
