@@ -18,6 +18,8 @@ significant when its adjusted p-value is below ``[statistics] alpha``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import math
 from dataclasses import dataclass, field
 
@@ -390,6 +392,16 @@ def changed_ids(catalog: RunCatalog, run_a: str, run_b: str, change: str) -> lis
     pairs, params = _pairs(catalog, run_a, run_b, None, with_id=True)
     condition = "NOT ok_a AND ok_b" if change == "fixed" else "ok_a AND NOT ok_b"
     return [row[0] for row in catalog.dataset.engine.rows(f"SELECT example_id FROM ({pairs}) WHERE {condition} ORDER BY example_id", params)]
+
+
+def predictions_of_runs(catalog: RunCatalog, run_a: str, run_b: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Return the predictions of run A and run B for each of ``ids`` (ids as text), for one page of examples."""
+    if not ids:
+        return {}
+    pairs, params = _pairs(catalog, run_a, run_b, None, with_id=True)
+    marks = ", ".join("?" for _id in ids)
+    rows = catalog.dataset.engine.rows(f"SELECT example_id, pred_a, pred_b FROM ({pairs}) WHERE example_id IN ({marks})", [*params, *ids])
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 # Metrics of every run ---------------------------------------------------------------------------------

@@ -168,3 +168,18 @@ def test_demo_mode_disables_log_form(monkeypatch):
     app = run_page()
     names = [element for element in app.text_input if element.label == "Run name"]
     assert names[0].disabled
+
+
+def test_changed_examples_show_both_runs():
+    app = run_page("pages/4_Examples.py", tag="car_noise", run_a="more_data", run_b="car_noise_augment", change="fixed")
+    table = next(frame.value for frame in app.dataframe if "run_b_prediction" in frame.value.columns)
+    runs = pd.read_parquet(SPEECH / "runs.parquet").astype({"example_id": str})
+    labels = pd.read_csv(SPEECH / "predictions.csv", dtype=str).set_index("example_id")["true_label"]
+    by_run = {name: group.set_index("example_id")["pred_label"] for name, group in runs.groupby("run")}
+
+    assert len(table) > 0
+    for example_id, before, after in zip(table["id"].astype(str), table["run_a_prediction"], table["run_b_prediction"]):
+        assert before == by_run["more_data"][example_id]
+        assert after == by_run["car_noise_augment"][example_id]
+        assert before != labels[example_id]
+        assert after == labels[example_id]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -115,8 +116,19 @@ def _media_columns(folder: str, fingerprint: Fingerprint, *, _dataset: Dataset) 
 # The table and its selection ---------------------------------------------------------------
 
 
-def show_table(context: PageContext, page: ExamplePage, query: ExampleQuery, columns: list[str], media: dict[str, str]) -> str:
-    """Draw the page of examples as a table whose rows can be selected; return the table's widget key for :func:`selected_ids`."""
+def show_table(
+    context: PageContext,
+    page: ExamplePage,
+    query: ExampleQuery,
+    columns: list[str],
+    media: dict[str, str],
+    extra_columns: Callable[[list[str]], dict[str, tuple[str, list[Any]]]] | None = None,
+) -> str:
+    """Draw the page of examples as a table whose rows can be selected; return the table's widget key for :func:`selected_ids`.
+
+    ``extra_columns`` maps the page's ids (as text) to more columns, such as
+    two runs' predictions, shown after the chosen ones.
+    """
     if page.total == 0:
         st.info(_("No example matches these filters."), icon=":material/info:")
         return ""
@@ -139,6 +151,11 @@ def show_table(context: PageContext, page: ExamplePage, query: ExampleQuery, col
             config[key] = st.column_config.NumberColumn(key, format="%.4f", help=_("Probability of this class from the predictions file."))
         else:
             config[key] = st.column_config.Column(key)
+
+    if extra_columns is not None:
+        for extra_key, (header, values) in extra_columns([str(example_id) for example_id in page.frame["id"]]).items():
+            frame[extra_key] = values
+            config[extra_key] = st.column_config.TextColumn(header)
 
     # A new key per query and page starts with no selection, because row positions change meaning.
     key = _table_key(context, query, columns, page)
