@@ -62,6 +62,16 @@ class EngineSettings:
         return f"Spark ({self.remote or self.master or 'local'})"
 
 
+def check_duckdb_only(settings: EngineSettings, command: str) -> None:
+    """Raise :class:`ConfigError` when ``settings`` select Spark for ``command``, which needs per-example rows on DuckDB."""
+    if settings.kind == ENGINE_DUCKDB:
+        return
+    raise ConfigError(
+        _("The '{command}' command runs on DuckDB only, but the dataset file selects the Spark engine ([engine] kind = \"spark\").", command=command),
+        _("Run summary, slices, audit or report on Spark, or use a copy of the dataset file without the [engine] section for this command."),
+    )
+
+
 def open_engine(settings: EngineSettings | None = None):
     """Return a new engine for ``settings``: DuckDB by default, else Spark.
 

@@ -18,19 +18,28 @@ imports it only when Spark is selected, so DuckDB users need neither.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlglot
-from pyspark.errors import PySparkException
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as spark_types
-from py4j.protocol import Py4JError
-from sqlglot import exp
+
+# pyspark 4.3 warns on import that it does not fully support pandas 3. This
+# engine never converts through pyspark.pandas or Arrow: it collects rows and
+# builds the small frames itself (:func:`_to_pandas`), so the warning does not apply.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+from pyspark.errors import PySparkException  # noqa: E402
+from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+from pyspark.sql import types as spark_types  # noqa: E402
+from py4j.protocol import Py4JError  # noqa: E402
+from sqlglot import exp  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +83,12 @@ _SPARK_TYPES = {
 LOCAL_DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    # Results are a few hundred rows, so one shuffle partition per core is plenty.
-    "spark.sql.shuffle.partitions": "4",
+    # Aggregates are combined per partition before the shuffle, so what is shuffled
+    # is a few hundred rows: one partition avoids scheduling hundreds of empty tasks.
+    "spark.sql.shuffle.partitions": "1",
+    # No table is ever saved, but Spark creates its warehouse folder at start;
+    # this keeps it out of the folder the command runs in.
+    "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), "error-analysis-spark-warehouse"),
 }
 
 # Session settings the transpiled SQL relies on, set on every session this engine uses.
@@ -230,8 +243,9 @@ class SparkEngine:
 
     def create_table(self, name: str, frame: pd.DataFrame) -> None:
         """Store the rows of ``frame`` as the cached temporary view ``name``, replacing any of that name."""
+        records = frame.astype(object).where(frame.notna(), None).values.tolist()
         with self._lock:
-            self._remember(name, self._session.createDataFrame(frame))
+            self._remember(name, self._session.createDataFrame(records, schema=[str(column) for column in frame.columns]))
 
     def create_table_as(self, name: str, sql: str, params: Sequence[object] = ()) -> None:
         """Store the result of ``sql`` as the cached temporary view ``name``, computed once now."""
@@ -250,7 +264,9 @@ class SparkEngine:
     def append_frame(self, name: str, frame: pd.DataFrame) -> None:
         """Append the rows of ``frame`` to the table ``name``."""
         with self._lock:
-            combined = self._session.table(name).unionByName(self._session.createDataFrame(frame))
+            records = frame.astype(object).where(frame.notna(), None).values.tolist()
+            incoming = self._session.createDataFrame(records, schema=self._session.table(name).schema)
+            combined = self._session.table(name).unionByName(incoming)
             self._remember(name, combined.localCheckpoint())
 
     def drop(self, name: str, kind: str) -> None:
