@@ -650,7 +650,25 @@ class _Search:
         """
         ids = np.array(candidates["ids"].tolist(), dtype=np.int64)
         keys = _pack(ids)
-        column_sets = sorted({tuple(self.predicates[int(i)][0] for i in row) for row in ids})
+        sets_of_rows = [tuple(self.predicates[int(i)][0] for i in row) for row in ids]
+        column_sets = sorted(set(sets_of_rows))
+        # Spark plans every branch of a UNION ALL at once, and a few hundred of them
+        # exhaust a small driver's memory, so that engine gets the sets in batches.
+        batch = self.dataset.engine.max_union_branches or len(column_sets)
+        frames = []
+        for start in range(0, len(column_sets), batch):
+            chosen = column_sets[start : start + batch]
+            wanted = set(chosen)
+            batch_keys = [int(key) for key, row_set in zip(keys, sets_of_rows) if row_set in wanted]
+            frames.append(self._count_column_sets(chosen, batch_keys))
+        counts = pd.concat(frames, ignore_index=True)
+        found = dict(zip(counts["key"].astype(np.int64), zip(counts["n"], counts["errors"])))
+        n = [int(found.get(key, (0, 0))[0]) for key in keys]
+        errors = [int(found.get(key, (0, 0))[1]) for key in keys]
+        return pd.DataFrame({"ids": candidates["ids"].tolist(), "n": n, "errors": errors})
+
+    def _count_column_sets(self, column_sets: list[tuple[int, ...]], keys: list[int]) -> pd.DataFrame:
+        """Count the examples and errors per packed key of each column set, keeping only ``keys``."""
         branches = []
         for column_set in column_sets:
             coded = [self.coded_columns[c] for c in column_set]
@@ -661,18 +679,14 @@ class _Search:
             branches.append(
                 f"SELECT {key_sql} AS key, count(*) AS n, count_if(err) AS errors FROM {self.table} WHERE {present} GROUP BY 1"
             )
-        counts = self.dataset.engine.query(
+        return self.dataset.engine.query(
             f"""
             SELECT grouped.key, CAST(grouped.n AS BIGINT) AS n, CAST(grouped.errors AS BIGINT) AS errors
             FROM ({' UNION ALL '.join(branches)}) AS grouped
             SEMI JOIN (SELECT unnest(CAST(? AS BIGINT[])) AS key) AS wanted ON grouped.key = wanted.key
             """,
-            (keys.tolist(),),
+            (keys,),
         )
-        found = dict(zip(counts["key"].astype(np.int64), zip(counts["n"], counts["errors"])))
-        n = [int(found.get(key, (0, 0))[0]) for key in keys]
-        errors = [int(found.get(key, (0, 0))[1]) for key in keys]
-        return pd.DataFrame({"ids": candidates["ids"].tolist(), "n": n, "errors": errors})
 
     # ------------------------------------------------------------ ranking and report
 

@@ -8,6 +8,7 @@ same statements on Spark without a second implementation of any metric.
 dataset file or the ``--engine`` option selects.
 
 Both engines have these members: ``kind``, ``label``, ``supports_bitstrings``,
+``max_union_branches``,
 ``errors`` (the exception classes of a failed query), ``error_text``,
 ``query``, ``rows``, ``create_view``, ``create_table``, ``create_table_as``,
 ``append_frame``, ``write``, ``drop``, ``has_relation``, ``read_file`` and
@@ -96,7 +97,7 @@ def open_engine(settings: EngineSettings | None = None):
         )
     try:
         session = spark_engine.start_session(settings.master, settings.remote, dict(settings.config))
-    except (spark_engine.PySparkException, spark_engine.Py4JError, ImportError, OSError) as error:
+    except (spark_engine.PySparkException, spark_engine.Py4JError, OSError) as error:
         raise ConfigError(
             _("The Spark session could not start ({engine}): {reason}.", engine=settings.description, reason=spark_engine.SparkEngine.error_text(error)),
             _("Check the master or remote URL in [engine] or on the command line, and that Java and the cluster are reachable."),
@@ -116,6 +117,8 @@ class Engine:
     label = "DuckDB"
     # Discovery may count candidates with DuckDB's bit strings (bitstring_agg, bit_count).
     supports_bitstrings = True
+    # Most GROUP BY branches one UNION ALL query may have; None means no limit.
+    max_union_branches: int | None = None
     errors: tuple[type[BaseException], ...] = (duckdb.Error,)
 
     @staticmethod

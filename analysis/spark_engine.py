@@ -17,6 +17,7 @@ imports it only when Spark is selected, so DuckDB users need neither.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -40,6 +41,9 @@ from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import types as spark_types  # noqa: E402
 from py4j.protocol import Py4JError  # noqa: E402
 from sqlglot import exp  # noqa: E402
+
+from analysis.errors import QueryError  # noqa: E402
+from analysis.i18n import _  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +206,12 @@ class SparkEngine:
     kind = "spark"
     # Discovery counts candidates with DuckDB bit strings only where this is true.
     supports_bitstrings = False
-    errors: tuple[type[BaseException], ...] = (PySparkException, Py4JError)
+    # NOTE: an estimate. The third level of the hostile-name test data, in one
+    # query, ran out of a 512 MB driver's heap (pyspark 4.3, local[1]); batches
+    # of 24 branches ran within it. Larger drivers could take more.
+    max_union_branches = 24
+    # Every Spark failure leaves this class as a QueryError (see _reported).
+    errors: tuple[type[BaseException], ...] = (QueryError,)
 
     def __init__(self, session: SparkSession, remote: bool = False, label: str = "local"):
         self._session = session if remote else session.newSession()
@@ -218,38 +227,56 @@ class SparkEngine:
 
     # ------------------------------------------------------------ queries
 
+    @contextlib.contextmanager
+    def _reported(self):
+        """Turn a Spark or Py4J failure into a :class:`QueryError` naming the engine and Spark's reason."""
+        try:
+            yield
+        except (PySparkException, Py4JError) as error:
+            reason = self.error_text(error)
+            log.error("Spark query failed on %s: %s", self.label, reason)
+            raise QueryError(
+                _("A query failed on {engine}: {reason}.", engine=self.label, reason=reason.rstrip(".")),
+                _("Check that the cluster is running and can read the input files, or run with --engine duckdb."),
+                reason=reason,
+            ) from error
+
     def frame(self, sql: str, params: Sequence[object] = ()) -> DataFrame:
         """Return the Spark DataFrame of the DuckDB statement ``sql`` with ``params`` bound."""
         text = to_spark_sql(sql)
         arguments = [_plain(value) for value in params]
         log.debug("Spark SQL: %s", text)
-        return self._session.sql(text, args=arguments or None)
+        with self._reported():
+            return self._session.sql(text, args=arguments or None)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run ``sql`` and return its (small) result as a pandas DataFrame, typed as DuckDB would type it."""
         frame = self.frame(sql, params)
-        return _to_pandas(frame.collect(), frame.schema)
+        with self._reported():
+            return _to_pandas(frame.collect(), frame.schema)
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run ``sql`` and return its rows as tuples."""
-        return [tuple(row) for row in self.frame(sql, params).collect()]
+        frame = self.frame(sql, params)
+        with self._reported():
+            return [tuple(row) for row in frame.collect()]
 
     # ------------------------------------------------------------ views and tables
 
     def create_view(self, name: str, sql: str, params: Sequence[object] = ()) -> None:
         """Define the temporary view ``name`` (a name chosen by the code); the parameters are bound when it is defined."""
-        with self._lock:
+        with self._lock, self._reported():
             self.frame(sql, params).createOrReplaceTempView(name)
 
     def create_table(self, name: str, frame: pd.DataFrame) -> None:
         """Store the rows of ``frame`` as the cached temporary view ``name``, replacing any of that name."""
         records = frame.astype(object).where(frame.notna(), None).values.tolist()
-        with self._lock:
+        with self._lock, self._reported():
             self._remember(name, self._session.createDataFrame(records, schema=[str(column) for column in frame.columns]))
 
     def create_table_as(self, name: str, sql: str, params: Sequence[object] = ()) -> None:
         """Store the result of ``sql`` as the cached temporary view ``name``, computed once now."""
-        with self._lock:
+        with self._lock, self._reported():
             self._remember(name, self.frame(sql, params))
 
     def _remember(self, name: str, frame: DataFrame) -> None:
@@ -263,7 +290,7 @@ class SparkEngine:
 
     def append_frame(self, name: str, frame: pd.DataFrame) -> None:
         """Append the rows of ``frame`` to the table ``name``."""
-        with self._lock:
+        with self._lock, self._reported():
             records = frame.astype(object).where(frame.notna(), None).values.tolist()
             incoming = self._session.createDataFrame(records, schema=self._session.table(name).schema)
             combined = self._session.table(name).unionByName(incoming)
@@ -273,7 +300,7 @@ class SparkEngine:
         """Drop the view or table ``name`` (a name chosen by the code) if it exists; ``kind`` is VIEW or TABLE."""
         if kind not in ("VIEW", "TABLE"):
             raise ValueError(f"kind must be VIEW or TABLE, not {kind!r}")
-        with self._lock:
+        with self._lock, self._reported():
             self._session.catalog.dropTempView(name)
             cached = self._cached.pop(name, None)
             if cached is not None:
@@ -281,11 +308,14 @@ class SparkEngine:
 
     def has_relation(self, name: str) -> bool:
         """Return True when a temporary view named ``name`` exists in this engine's session."""
-        return self._session.catalog.tableExists(name)
+        with self._reported():
+            return self._session.catalog.tableExists(name)
 
     def columns(self, name: str) -> list[tuple[str, str]]:
         """Return (column name, DuckDB type name) pairs of the view ``name``."""
-        return [(field.name, duckdb_type_name(field.dataType)) for field in self._session.table(name).schema.fields]
+        with self._reported():
+            fields = self._session.table(name).schema.fields
+        return [(field.name, duckdb_type_name(field.dataType)) for field in fields]
 
     def write(self, sql: str, params: Sequence[object], path: Path, file_format: str) -> None:
         """Write the result of ``sql`` to one local CSV or Parquet file at ``path``.
@@ -315,15 +345,16 @@ class SparkEngine:
         JSON columns to the DuckDB type to cast them to.
         """
         location = str(path)
-        if file_format == "csv":
-            frame = self._read_csv(location, options)
-        elif file_format == "json":
-            frame = self._read_json(location, options)
-        elif file_format == "parquet":
-            frame = self._session.read.parquet(location)
-        else:
-            raise ValueError(f"unknown file format {file_format!r}")
-        with self._lock:
+        with self._reported():
+            if file_format == "csv":
+                frame = self._read_csv(location, options)
+            elif file_format == "json":
+                frame = self._read_json(location, options)
+            elif file_format == "parquet":
+                frame = self._session.read.parquet(location)
+            else:
+                raise ValueError(f"unknown file format {file_format!r}")
+        with self._lock, self._reported():
             frame.createOrReplaceTempView(name)
 
     def _first_line(self, location: str) -> str:
@@ -357,7 +388,10 @@ class SparkEngine:
     def _read_json(self, location: str, options: dict[str, object]) -> DataFrame:
         # A file holding one JSON array needs the multi-line reader; JSON Lines does not.
         multi_line = self._first_line(location).lstrip("\ufeff").lstrip().startswith("[")
-        frame = self._session.read.option("multiLine", str(multi_line).lower()).json(location)
+        # FAILFAST makes the schema inference, which reads the whole file, reject a
+        # malformed record, where the default mode would hide it in a _corrupt_record column.
+        reader = self._session.read.option("multiLine", str(multi_line).lower()).option("mode", "FAILFAST")
+        frame = reader.json(location)
         wanted = dict(options.get("columns") or {})
         for column, type_name in wanted.items():
             spark_type = _SPARK_TYPES.get(str(type_name).upper())
@@ -370,6 +404,12 @@ class SparkEngine:
     @staticmethod
     def error_text(error: BaseException) -> str:
         """Return the first line of a Spark error without its error class and SQLSTATE."""
+        if isinstance(error, QueryError):
+            return error.reason
+        java_exception = getattr(error, "java_exception", None)
+        if java_exception is not None:
+            # A Py4JJavaError's own text is "An error occurred while calling o30.json.".
+            error = Exception(str(java_exception.getMessage() or java_exception.toString()))
         text = str(error).strip()
         first = text.splitlines()[0] if text else type(error).__name__
         return _SQLSTATE.sub("", _ERROR_CLASS.sub("", first)).strip()
