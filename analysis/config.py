@@ -341,7 +341,7 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
 
 
 def _parse_engine(section: dict[str, Any], path: Path) -> EngineSettings:
-    """Build the engine settings of the [engine] section; Spark configuration values must be strings."""
+    """Build the engine settings of the [engine] section; Spark configuration values (strings or numbers) are kept as text."""
     kind = section.get("kind", "duckdb")
     if kind not in ENGINE_KINDS:
         raise ConfigError(

@@ -812,7 +812,7 @@ class _Search:
         )
         # One row per pattern of memberships, so the pairs are counted here rather
         # than in SQL. Spark has no unsigned 64-bit integer, so its bit sets come back
-        # as signed numbers with the same bits; the cast to uint64 keeps those bits.
+        # as signed numbers with the same bits. The view as uint64 keeps those bits.
         bits = memberships["bits"].to_numpy().astype(np.int64).view(np.uint64)
         member = ((bits[:, np.newaxis] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.int64)
         shared = (member * memberships["n"].to_numpy()[:, np.newaxis]).T @ member

@@ -44,7 +44,7 @@ _DUCKDB_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z]*( [A-Z][A-Za-z]*)* Error: ")
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Which engine runs the queries: the ``[engine]`` section of a dataset file, or the CLI options."""
+    """The engine that runs the queries, from the ``[engine]`` section of a dataset file or the CLI options."""
 
     kind: str = ENGINE_DUCKDB
     # A Spark master URL such as local[2] or spark://host:7077; None keeps the

@@ -73,7 +73,7 @@ _DUCKDB_TYPE_NAMES = {
     spark_types.NullType: "VARCHAR",
 }
 
-# DuckDB type names that the loading code asks a file reader to use, as Spark types.
+# DuckDB type names that the loading code requests from a file reader, as Spark types.
 _SPARK_TYPES = {
     "VARCHAR": spark_types.StringType(),
     "BOOLEAN": spark_types.BooleanType(),
@@ -83,8 +83,11 @@ _SPARK_TYPES = {
 }
 
 
-# The settings a local session gets unless the caller's Spark configuration says otherwise.
+# The settings a local session gets unless the caller's Spark configuration sets them.
 LOCAL_DEFAULTS = {
+    # A local session talks only to itself, so its driver listens on the loopback interface.
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     # Aggregates are combined per partition before the shuffle, so what is shuffled
@@ -100,7 +103,7 @@ SESSION_SETTINGS = {
     # DuckDB ignores case in column names, and so do the analysis's look-ups.
     "spark.sql.caseSensitive": "false",
     # An invalid cast or a division by zero gives NULL, as the analysis's CASE guards
-    # expect; with ANSI mode Spark 4 would raise on branches that DuckDB never evaluates.
+    # expect. With ANSI mode, Spark 4 would raise on branches that DuckDB never evaluates.
     "spark.sql.ansi.enabled": "false",
 }
 
@@ -108,8 +111,8 @@ SESSION_SETTINGS = {
 def start_session(master: str | None, remote: str | None, settings: dict[str, str]) -> SparkSession:
     """Return the Spark session for ``master`` (a local or cluster master) or ``remote`` (a Spark Connect URL).
 
-    An active session of this process is reused, so the CLI run inside
-    ``spark-submit`` uses the session and master that spark-submit set up.
+    An active session of this process is reused. Without a master, the
+    session takes the one that spark-submit passes, or else ``local[*]``.
     """
     builder = SparkSession.builder.appName("error-analysis")
     if remote:
@@ -118,11 +121,18 @@ def start_session(master: str | None, remote: str | None, settings: dict[str, st
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
+        # spark-submit starts Python with the address of its JVM in this variable,
+        # and passes its own master; otherwise a missing master means a local session.
+        if not master and "PYSPARK_GATEWAY_PORT" not in os.environ:
+            master = "local[*]"
         if master:
             builder = builder.master(master)
-        for key, value in LOCAL_DEFAULTS.items():
-            if key not in settings:
-                builder = builder.config(key, value)
+        # Only a local master gets these defaults: under spark-submit (no master
+        # here) they would override the settings passed with --conf.
+        if master and master.startswith("local"):
+            for key, value in LOCAL_DEFAULTS.items():
+                if key not in settings:
+                    builder = builder.config(key, value)
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -207,8 +217,8 @@ class SparkEngine:
     # Discovery counts candidates with DuckDB bit strings only where this is true.
     supports_bitstrings = False
     # NOTE: an estimate. The third level of the hostile-name test data, in one
-    # query, ran out of a 512 MB driver's heap (pyspark 4.3, local[1]); batches
-    # of 24 branches ran within it. Larger drivers could take more.
+    # query, ran out of a 512 MB driver's heap (pyspark 4.3, local[1]). Batches
+    # of 24 branches ran within it, and larger drivers could take more.
     max_union_branches = 24
     # Every Spark failure leaves this class as a QueryError (see _reported).
     errors: tuple[type[BaseException], ...] = (QueryError,)
@@ -234,7 +244,7 @@ class SparkEngine:
             yield
         except (PySparkException, Py4JError) as error:
             reason = self.error_text(error)
-            log.error("Spark query failed on %s: %s", self.label, reason)
+            log.debug("Spark query failed on %s: %s", self.label, reason)
             raise QueryError(
                 _("A query failed on {engine}: {reason}.", engine=self.label, reason=reason.rstrip(".")),
                 _("Check that the cluster is running and can read the input files, or run with --engine duckdb."),
@@ -324,15 +334,10 @@ class SparkEngine:
         folder of part files where the caller expects one file.
         """
         frame = self.query(sql, params)
-        try:
-            if file_format == "parquet":
-                frame.to_parquet(path, index=False)
-            else:
-                frame.to_csv(path, index=False)
-        except OSError:
-            raise
-        except ValueError as error:
-            raise OSError(str(error)) from error
+        if file_format == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
 
     # ------------------------------------------------------------ files
 

@@ -46,7 +46,7 @@ def start_page(title: str, duckdb_only: bool = False) -> PageContext:
     ``title`` is the page's English title, marked with ``N_``: it is
     translated here, once the URL has set the language. A ``duckdb_only``
     page needs rows of single examples, which the Spark engine never brings
-    back, so on a dataset whose file selects Spark it says so and stops.
+    back, so on a dataset whose file selects Spark it shows a notice and stops.
 
     Stops the script run with a message when no dataset can be opened, so a
     page's own code only runs on a valid dataset.
