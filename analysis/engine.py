@@ -8,7 +8,7 @@ same statements on Spark without a second implementation of any metric.
 dataset file or the ``--engine`` option selects.
 
 Both engines have these members: ``kind``, ``label``, ``supports_bitstrings``,
-``max_union_branches``,
+``one_scan_per_level``,
 ``errors`` (the exception classes of a failed query), ``error_text``,
 ``query``, ``rows``, ``create_view``, ``create_table``, ``create_table_as``,
 ``append_frame``, ``write``, ``drop``, ``has_relation``, ``read_file`` and
@@ -117,8 +117,9 @@ class Engine:
     label = "DuckDB"
     # Discovery may count candidates with DuckDB's bit strings (bitstring_agg, bit_count).
     supports_bitstrings = True
-    # Most GROUP BY branches one UNION ALL query may have; None means no limit.
-    max_union_branches: int | None = None
+    # Discovery counts a level's column sets with one GROUP BY each, joined by
+    # UNION ALL, which ran twice as fast on DuckDB as one GROUPING SETS query.
+    one_scan_per_level = False
     errors: tuple[type[BaseException], ...] = (duckdb.Error,)
 
     @staticmethod

@@ -15,6 +15,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -418,3 +420,45 @@ def test_dashboard_examples_page_explains_spark(spark_session, tmp_path, monkeyp
     assert not app.exception, app.exception
     messages = [element.value for element in app.info]
     assert any("returns only aggregates" in message for message in messages), messages
+
+
+# ---------------------------------------------------------------- missing pyspark or Java
+
+
+def run_without(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new Python process from the repository root, with ``env`` as its environment."""
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+SPARK_SUMMARY = (
+    "import sys\n"
+    "{setup}"
+    "from analysis.cli import main\n"
+    f"sys.exit(main(['summary', '--config', {str(SAMPLE_DATA_DIR / 'screening')!r}, '--engine', 'spark']))\n"
+)
+
+
+def test_missing_pyspark_message():
+    # None in sys.modules makes every import of pyspark raise ImportError, as when it is not installed.
+    completed = run_without(SPARK_SUMMARY.format(setup="sys.modules['pyspark'] = None\n"), dict(os.environ))
+
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr
+    assert "needs the Python packages pyspark and sqlglot" in completed.stderr
+    assert "pip install pyspark sqlglot" in completed.stderr
+
+
+def test_missing_java_message(tmp_path):
+    pytest.importorskip("pyspark")
+    environment = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
+    # A PATH with no java command on it; the interpreter is started by its full path.
+    environment["PATH"] = str(tmp_path)
+
+    completed = run_without(SPARK_SUMMARY.format(setup=""), environment)
+
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr
+    assert "needs a Java runtime" in completed.stderr
+    assert "openjdk-17-jre-headless" in completed.stderr
