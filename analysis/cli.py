@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 from analysis import discovery, report_command, run_commands, tag_commands
 from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
+from analysis.engine import ENGINE_KINDS, ENGINE_SPARK, EngineSettings, check_duckdb_only
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
 from analysis.i18n import LANGUAGES, _, load_translations, using
@@ -77,6 +79,25 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--error-when", choices=["above", "below"], help=_("per-example score mode: an error is a score above or below the threshold"))
 
 
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(_("engine"))
+    group.add_argument(
+        "--engine",
+        choices=ENGINE_KINDS,
+        help=_("query engine: duckdb (default) or spark; overrides [engine] kind of the dataset file"),
+    )
+    group.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help=_("Spark master, for example local[2] or spark://host:7077; overrides [engine] master and implies --engine spark"),
+    )
+    group.add_argument(
+        "--spark-remote",
+        metavar="URL",
+        help=_("Spark Connect server, for example sc://host:15002; overrides [engine] remote and implies --engine spark"),
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m analysis", description=_("Data-centric error analysis of model predictions."))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -95,6 +116,7 @@ def _build_parser() -> argparse.ArgumentParser:
         type=Path,
         help=_("workspace folder of the dashboard: use the tags and HLP values edited there for this dataset (needs --config)"),
     )
+    _add_engine_options(summary)
     _add_output_options(summary)
 
     slices = commands.add_parser("slices", help=_("slices ranked by one metric, each tested against the rest of the data"))
@@ -130,6 +152,7 @@ def _build_parser() -> argparse.ArgumentParser:
         type=Path,
         help=_("workspace folder of the dashboard: count the tags as edited there (needs --config)"),
     )
+    _add_engine_options(slices)
     _add_output_options(slices)
 
     label_errors = commands.add_parser(
@@ -170,8 +193,9 @@ def _build_parser() -> argparse.ArgumentParser:
         type=Path,
         help=_("workspace folder of the dashboard: filter by the tags as edited there (needs --config)"),
     )
+    _add_engine_options(audit)
     _add_output_options(audit)
-    report_command.add_command(commands, _add_input_options, _add_filter_options, _add_output_options)
+    report_command.add_command(commands, _add_input_options, _add_filter_options, _add_output_options, _add_engine_options)
     return parser
 
 
@@ -314,8 +338,32 @@ def config_from_arguments(arguments: argparse.Namespace) -> DatasetConfig:
         error_threshold=arguments.error_threshold,
         error_when=arguments.error_when,
     )
+    config = config.replace(engine=_engine_settings(config.engine, arguments))
     validate(config, _("the command line") if arguments.config is None else arguments.config)
     return config
+
+
+def _engine_settings(settings: EngineSettings, arguments: argparse.Namespace) -> EngineSettings:
+    """Apply --engine, --spark-master and --spark-remote to the engine settings of the dataset file.
+
+    Commands without these options run on DuckDB only, so for them a dataset
+    file that selects Spark is an error rather than a silent switch of engine.
+    """
+    if not hasattr(arguments, "engine"):
+        check_duckdb_only(settings, arguments.command)
+        return settings
+    kind = arguments.engine or (ENGINE_SPARK if arguments.spark_master or arguments.spark_remote else settings.kind)
+    if kind != ENGINE_SPARK and (arguments.spark_master or arguments.spark_remote):
+        raise ConfigError(
+            _("--spark-master and --spark-remote apply to the Spark engine, not to --engine {engine}.", engine=kind),
+            _("Leave them out, or use --engine spark."),
+        )
+    master = arguments.spark_master or settings.master
+    remote = arguments.spark_remote or settings.remote
+    if arguments.spark_master and not arguments.spark_remote:
+        # A master on the command line overrides a Spark Connect URL of the dataset file.
+        remote = None
+    return dataclasses.replace(settings, kind=kind, master=master, remote=remote)
 
 
 def _parse_targets(pairs: list[str]) -> dict[str, float] | None:

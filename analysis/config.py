@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.audit_spec import AuditSpec, parse_audit
+from analysis.engine import ENGINE_KINDS, ENGINE_SPARK, EngineSettings
 from analysis.errors import ConfigError
 from analysis.i18n import _
 from analysis.run_spec import RunsSpec, parse_runs
@@ -80,6 +81,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "bootstrap_samples": int,
         "seed": int,
     },
+    "engine": {"kind": str, "master": str, "remote": str, "config": dict},
 }
 
 
@@ -138,6 +140,9 @@ class DatasetConfig:
     # The [runs] section: run files and what is known about each run (analysis.runs).
     runs: RunsSpec | None = None
 
+    # The [engine] section: DuckDB (the default) or Spark (analysis.engine).
+    engine: EngineSettings = field(default_factory=EngineSettings)
+
     @property
     def display_name(self) -> str:
         return self.name or self.predictions.parent.name
@@ -171,7 +176,7 @@ def _toml_text(value: Any) -> str:
 
 
 def _type_name(kind: type) -> str:
-    return {str: _("a string"), int: _("an integer"), float: _("a number"), list: _("a list")}[kind]
+    return {str: _("a string"), int: _("an integer"), float: _("a number"), list: _("a list"), dict: _("a table")}[kind]
 
 
 def _check_string_list(values: list, key: str, path: Path) -> list[str]:
@@ -329,9 +334,35 @@ def _build_config(document: dict[str, Any], path: Path) -> DatasetConfig:
         seed=statistics.get("seed", 0),
         audit=parse_audit(document["audit"], path) if "audit" in document else None,
         runs=parse_runs(document["runs"], path) if "runs" in document else None,
+        engine=_parse_engine(document.get("engine", {}), path),
     )
     validate(config, path)
     return config
+
+
+def _parse_engine(section: dict[str, Any], path: Path) -> EngineSettings:
+    """Build the engine settings of the [engine] section; Spark configuration values (strings or numbers) are kept as text."""
+    kind = section.get("kind", "duckdb")
+    if kind not in ENGINE_KINDS:
+        raise ConfigError(
+            _("In {file}, engine.kind = {value!r} is not allowed.", file=path, value=kind),
+            _("Use \"duckdb\" (the default) or \"spark\"."),
+        )
+    spark_config = section.get("config", {})
+    for key, value in spark_config.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ConfigError(
+                _("In {file}, engine.config.{key} must be a string or a number, got {value}.", file=path, key=key, value=_toml_text(value)),
+                _("Write Spark settings as key = \"value\", for example \"spark.executor.memory\" = \"4g\"."),
+            )
+    if kind != ENGINE_SPARK and any(key in section for key in ("master", "remote", "config")):
+        log.info("Ignoring the Spark settings of [engine] in %s: engine.kind is %s", path, kind)
+    return EngineSettings(
+        kind=kind,
+        master=section.get("master"),
+        remote=section.get("remote"),
+        config={str(key): str(value) for key, value in spark_config.items()},
+    )
 
 
 def validate(config: DatasetConfig, origin: Path | str) -> None:

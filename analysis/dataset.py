@@ -23,7 +23,7 @@ from analysis import expressions as ex
 from analysis.attributes import profile_attributes
 from analysis.config import COLUMN_ALIASES, DatasetConfig
 from analysis.counting import count_rows
-from analysis.engine import Engine
+from analysis.engine import Engine, open_engine
 from analysis.errors import InputError
 from analysis.i18n import _
 from analysis.load_report import (
@@ -57,8 +57,11 @@ log = logging.getLogger(__name__)
 
 
 def load_dataset(config: DatasetConfig, engine: Engine | None = None) -> Dataset:
-    """Open the files of ``config`` and define the ``examples`` view; raise :class:`InputError` on bad input."""
-    engine = engine or Engine()
+    """Open the files of ``config`` and define the ``examples`` view; raise :class:`InputError` on bad input.
+
+    Without ``engine``, the engine that ``config.engine`` selects runs the queries.
+    """
+    engine = engine or open_engine(config.engine)
     report = LoadReport()
     predictions_role = _("predictions")
 

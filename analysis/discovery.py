@@ -564,22 +564,24 @@ class _Search:
                 selects.append(f"CAST(CASE WHEN coalesce({column.alias}, false) THEN ? ELSE ? END AS INTEGER) AS {coded}")
                 params += [present, absent]
         self.table = f"discovery_{uuid.uuid4().hex}"
-        self.dataset.engine.rows(
-            f"CREATE TABLE {self.table} AS SELECT {', '.join(selects)}, {error_sql} AS err FROM {self.dataset.view} WHERE {self.where}",
+        self.dataset.engine.create_table_as(
+            self.table,
+            f"SELECT {', '.join(selects)}, {error_sql} AS err FROM {self.dataset.view} WHERE {self.where}",
             (*params, *error_params, *self.params),
         )
 
     def _count_candidates(self, candidates: pd.DataFrame, level: int) -> pd.DataFrame:
         """Count the candidates of one level with bitmaps or with GROUP BYs, whichever the cost estimate prefers.
 
-        Bitmaps are used only while they fit in :data:`MAX_BITMAP_BYTES`.
+        Bitmaps are used only while they fit in :data:`MAX_BITMAP_BYTES`, and
+        only on DuckDB, whose bit strings they are.
         """
         column_sets = {tuple(self.predicates[int(i)][0] for i in ids) for ids in candidates["ids"]}
         millions = self.total / 1e6
         bitmap_cost = len(candidates) * BITMAP_MS_PER_CANDIDATE_PER_MILLION * millions
         group_by_cost = len(column_sets) * (GROUP_BY_MS_PER_SET + GROUP_BY_MS_PER_SET_PER_MILLION * millions)
         bitmap_bytes = (len(self.valid_ids) + 1) * (self.total / 8)
-        if bitmap_cost < group_by_cost and bitmap_bytes <= MAX_BITMAP_BYTES:
+        if self.dataset.engine.supports_bitstrings and bitmap_cost < group_by_cost and bitmap_bytes <= MAX_BITMAP_BYTES:
             return self._count_with_bitmaps(candidates, level)
         return self._count_with_group_by(candidates)
 
@@ -640,37 +642,68 @@ class _Search:
         )
 
     def _count_with_group_by(self, candidates: pd.DataFrame) -> pd.DataFrame:
-        """Count the candidates of one level in one query: a GROUP BY per column combination, joined to the candidates' keys.
+        """Count the candidates of one level in one query, keeping only the candidates' packed keys.
 
-        A UNION ALL of plain GROUP BYs, each on the packed key of its columns,
-        ran about twice as fast as one GROUPING SETS query with a set per
-        combination (DuckDB 2.0.1, 200 sets of three columns over one million rows).
+        On DuckDB the query is a UNION ALL of plain GROUP BYs, each on the
+        packed key of its columns, which ran about twice as fast as one
+        GROUPING SETS query with a set per combination (DuckDB 2.0.1, 200 sets
+        of three columns over one million rows). Engines with
+        ``one_scan_per_level`` count every set in one scan instead.
         """
         ids = np.array(candidates["ids"].tolist(), dtype=np.int64)
         keys = _pack(ids)
         column_sets = sorted({tuple(self.predicates[int(i)][0] for i in row) for row in ids})
-        branches = []
-        for column_set in column_sets:
-            coded = [self.coded_columns[c] for c in column_set]
-            key_sql = " + ".join(
-                f"CAST({name} AS BIGINT) * {1 << (_ID_BITS * (MAX_PREDICATES - 1 - i))}" for i, name in enumerate(coded)
-            )
-            present = " AND ".join(f"{name} IS NOT NULL" for name in coded)
-            branches.append(
-                f"SELECT {key_sql} AS key, count(*) AS n, count_if(err) AS errors FROM {self.table} WHERE {present} GROUP BY 1"
-            )
-        counts = self.dataset.engine.query(
-            f"""
-            SELECT grouped.key, CAST(grouped.n AS BIGINT) AS n, CAST(grouped.errors AS BIGINT) AS errors
-            FROM ({' UNION ALL '.join(branches)}) AS grouped
-            SEMI JOIN (SELECT unnest(?::BIGINT[]) AS key) AS wanted ON grouped.key = wanted.key
-            """,
-            (keys.tolist(),),
-        )
+        if self.dataset.engine.one_scan_per_level:
+            counts = self._count_in_one_scan(column_sets, [int(key) for key in keys])
+        else:
+            counts = self._count_column_sets(column_sets, [int(key) for key in keys])
         found = dict(zip(counts["key"].astype(np.int64), zip(counts["n"], counts["errors"])))
         n = [int(found.get(key, (0, 0))[0]) for key in keys]
         errors = [int(found.get(key, (0, 0))[1]) for key in keys]
         return pd.DataFrame({"ids": candidates["ids"].tolist(), "n": n, "errors": errors})
+
+    def _packed_key(self, column_set: tuple[int, ...]) -> str:
+        """Return the SQL of the packed key of ``column_set``'s predicate ids, the first column in the highest bits."""
+        coded = [self.coded_columns[c] for c in column_set]
+        return " + ".join(f"CAST({name} AS BIGINT) * {1 << (_ID_BITS * (MAX_PREDICATES - 1 - i))}" for i, name in enumerate(coded))
+
+    def _count_in_one_scan(self, column_sets: list[tuple[int, ...]], keys: list[int]) -> pd.DataFrame:
+        """Count every column set in one scan: each example yields one packed key per set it has values in.
+
+        On Spark this reads the coded table once per level, where a UNION ALL
+        reads it once per column set and pays a stage's scheduling for each.
+        """
+        keyed = []
+        for column_set in column_sets:
+            present = " AND ".join(f"{self.coded_columns[c]} IS NOT NULL" for c in column_set)
+            keyed.append(f"CASE WHEN {present} THEN {self._packed_key(column_set)} END")
+        return self.dataset.engine.query(
+            f"""
+            SELECT keyed.key, CAST(count(*) AS BIGINT) AS n, CAST(count_if(keyed.err) AS BIGINT) AS errors
+            FROM (SELECT unnest([{', '.join(keyed)}]) AS key, err FROM {self.table}) AS keyed
+            SEMI JOIN (SELECT unnest(CAST(? AS BIGINT[])) AS key) AS wanted ON keyed.key = wanted.key
+            GROUP BY keyed.key
+            """,
+            (keys,),
+        )
+
+    def _count_column_sets(self, column_sets: list[tuple[int, ...]], keys: list[int]) -> pd.DataFrame:
+        """Count the examples and errors per packed key of each column set with a UNION ALL of GROUP BYs, keeping only ``keys``."""
+        branches = []
+        for column_set in column_sets:
+            present = " AND ".join(f"{self.coded_columns[c]} IS NOT NULL" for c in column_set)
+            branches.append(
+                f"SELECT {self._packed_key(column_set)} AS key, count(*) AS n, count_if(err) AS errors "
+                f"FROM {self.table} WHERE {present} GROUP BY 1"
+            )
+        return self.dataset.engine.query(
+            f"""
+            SELECT grouped.key, CAST(grouped.n AS BIGINT) AS n, CAST(grouped.errors AS BIGINT) AS errors
+            FROM ({' UNION ALL '.join(branches)}) AS grouped
+            SEMI JOIN (SELECT unnest(CAST(? AS BIGINT[])) AS key) AS wanted ON grouped.key = wanted.key
+            """,
+            (keys,),
+        )
 
     # ------------------------------------------------------------ ranking and report
 
@@ -764,12 +797,12 @@ class _Search:
         return [results[i][0] for i in inverse], [results[i][1] for i in inverse]
 
     def _overlaps(self, ranked: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Compute in DuckDB the Jaccard index, the containment and the share inside of every pair of ranked slices.
+        """Compute the Jaccard index, the containment and the share inside of every pair of ranked slices.
 
         Containment is the share of the smaller slice's examples that the
         larger one also holds (the overlap coefficient). Each example gets one
         bit per slice it belongs to; the query counts the examples per bit
-        pattern, then the examples shared by each pair.
+        pattern, and numpy sums those counts into the examples shared by each pair.
         """
         count = len(ranked)
         jaccard = np.eye(count)
@@ -784,45 +817,38 @@ class _Search:
                 parts.append(f"{self.coded_columns[self.predicates[predicate_id][0]]} = ?")
                 params.append(int(predicate_id))
             conditions.append(f"CASE WHEN {' AND '.join(parts)} THEN CAST(1 AS UBIGINT) << {index} ELSE CAST(0 AS UBIGINT) END")
-        sizes = [int(n) for n in ranked["n"]]
-        frame = self.dataset.engine.query(
+        sizes = np.array([int(n) for n in ranked["n"]], dtype=float)
+        memberships = self.dataset.engine.query(
             f"""
-            WITH memberships AS (
-                SELECT bits, count(*) AS n
-                FROM (SELECT {' | '.join(conditions)} AS bits FROM {self.table}) AS coded
-                WHERE bits <> 0
-                GROUP BY bits
-            ),
-            pairs AS (
-                SELECT a.range AS i, b.range AS j FROM range(?) AS a, range(?) AS b WHERE a.range < b.range
-            ),
-            shared AS (
-                SELECT i, j, coalesce(sum(n) FILTER (WHERE (bits >> i) & 1 = 1 AND (bits >> j) & 1 = 1), 0) AS shared_examples
-                FROM pairs, memberships
-                GROUP BY i, j
-            )
-            SELECT i, j, shared_examples,
-                shared_examples / (list_extract(?, i + 1) + list_extract(?, j + 1) - shared_examples) AS jaccard,
-                shared_examples / least(list_extract(?, i + 1), list_extract(?, j + 1)) AS containment
-            FROM shared
+            SELECT bits, CAST(count(*) AS BIGINT) AS n
+            FROM (SELECT {' | '.join(conditions)} AS bits FROM {self.table}) AS coded
+            WHERE bits <> 0
+            GROUP BY bits
             """,
-            (*params, count, count, sizes, sizes, sizes, sizes),
+            params,
         )
-        shared = np.diag(np.array(sizes, dtype=float))
-        for i, j, shared_examples, jaccard_index, contained in frame.itertuples(index=False):
-            shared[int(i), int(j)] = shared[int(j), int(i)] = float(shared_examples)
-            jaccard[int(i), int(j)] = jaccard[int(j), int(i)] = float(jaccard_index)
-            containment[int(i), int(j)] = containment[int(j), int(i)] = float(contained)
+        # One row per pattern of memberships, so the pairs are counted here rather
+        # than in SQL. Spark has no unsigned 64-bit integer, so its bit sets come back
+        # as signed numbers with the same bits. The view as uint64 keeps those bits.
+        bits = memberships["bits"].to_numpy().astype(np.int64).view(np.uint64)
+        member = ((bits[:, np.newaxis] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.int64)
+        shared = (member * memberships["n"].to_numpy()[:, np.newaxis]).T @ member
+        shared = shared.astype(float)
+        np.fill_diagonal(shared, sizes)
+        for i in range(count):
+            for j in range(i + 1, count):
+                jaccard[i, j] = jaccard[j, i] = shared[i, j] / (sizes[i] + sizes[j] - shared[i, j])
+                containment[i, j] = containment[j, i] = shared[i, j] / min(sizes[i], sizes[j])
         # inside[i, j]: the share of slice j's examples that slice i also holds.
-        inside = shared / np.array(sizes, dtype=float)[np.newaxis, :]
+        inside = shared / sizes[np.newaxis, :]
         return jaccard, containment, inside
 
     def drop_table(self) -> None:
         if self.bitmaps is not None:
-            self.dataset.engine.rows(f"DROP TABLE IF EXISTS {self.bitmaps}")
+            self.dataset.engine.drop(self.bitmaps, "TABLE")
             self.bitmaps = None
         if self.table is not None:
-            self.dataset.engine.rows(f"DROP TABLE IF EXISTS {self.table}")
+            self.dataset.engine.drop(self.table, "TABLE")
             self.table = None
 
 

@@ -1,18 +1,108 @@
-"""The execution seam: every query of the analysis goes through :class:`Engine`.
+"""The execution seam: every query of the analysis goes through an engine.
 
-DuckDB is the embedded engine. The analysis sends plain SQL with bound
-parameters, kept close to standard SQL (GROUP BY, GROUPING SETS, FILTER) so
-that another engine can take this class's place without touching the metrics.
+DuckDB (:class:`Engine`) is the embedded default. The analysis sends DuckDB
+SQL with bound parameters, kept close to standard SQL (GROUP BY, GROUPING
+SETS, FILTER), so that :class:`analysis.spark_engine.SparkEngine` can run the
+same statements on Spark without a second implementation of any metric.
+:func:`open_engine` builds the engine that the ``[engine]`` section of a
+dataset file or the ``--engine`` option selects.
+
+Both engines have these members: ``kind``, ``label``, ``supports_bitstrings``,
+``one_scan_per_level``,
+``errors`` (the exception classes of a failed query), ``error_text``,
+``query``, ``rows``, ``create_view``, ``create_table``, ``create_table_as``,
+``append_frame``, ``write``, ``drop``, ``has_relation``, ``read_file`` and
+``columns``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import shutil
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from analysis.errors import ConfigError
+from analysis.i18n import _
+
+log = logging.getLogger(__name__)
+
+ENGINE_DUCKDB = "duckdb"
+ENGINE_SPARK = "spark"
+ENGINE_KINDS = (ENGINE_DUCKDB, ENGINE_SPARK)
+
+# DuckDB prefixes its messages with the error class, e.g. "Invalid Input Error: ".
+_DUCKDB_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z]*( [A-Z][A-Za-z]*)* Error: ")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The engine that runs the queries, from the ``[engine]`` section of a dataset file or the CLI options."""
+
+    kind: str = ENGINE_DUCKDB
+    # A Spark master URL such as local[2] or spark://host:7077; None keeps the
+    # master of an active session (spark-submit) or Spark's default.
+    master: str | None = None
+    # A Spark Connect URL such as sc://host:15002; it takes precedence over master.
+    remote: str | None = None
+    # Spark configuration, for example {"spark.executor.memory" = "4g"}.
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        """Name the engine and where it runs, for progress messages: "Spark (sc://host:15002)"."""
+        if self.kind != ENGINE_SPARK:
+            return "DuckDB"
+        return f"Spark ({self.remote or self.master or 'local'})"
+
+
+def check_duckdb_only(settings: EngineSettings, command: str) -> None:
+    """Raise :class:`ConfigError` when ``settings`` select Spark for ``command``, which needs per-example rows on DuckDB."""
+    if settings.kind == ENGINE_DUCKDB:
+        return
+    raise ConfigError(
+        _("The '{command}' command runs on DuckDB only, but the dataset file selects the Spark engine ([engine] kind = \"spark\").", command=command),
+        _("Run summary, slices, audit or report on Spark, or use a copy of the dataset file without the [engine] section for this command."),
+    )
+
+
+def open_engine(settings: EngineSettings | None = None):
+    """Return a new engine for ``settings``: DuckDB by default, else Spark.
+
+    pyspark is imported only here, when Spark is selected. Raises
+    :class:`ConfigError` when pyspark or a Java runtime is missing, or when
+    the Spark session cannot start.
+    """
+    settings = settings or EngineSettings()
+    if settings.kind != ENGINE_SPARK:
+        return Engine()
+    try:
+        from analysis import spark_engine
+    except ImportError as error:
+        raise ConfigError(
+            _("The Spark engine needs the Python packages pyspark and sqlglot, which could not be imported: {reason}.", reason=error),
+            _("Install them with: pip install pyspark sqlglot. Or choose the DuckDB engine (--engine duckdb)."),
+        ) from error
+    if not settings.remote and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise ConfigError(
+            _("The Spark engine needs a Java runtime, but no 'java' command was found and JAVA_HOME is not set."),
+            _("Install Java 17 or later (on Debian: apt-get install openjdk-17-jre-headless), or choose the DuckDB engine (--engine duckdb)."),
+        )
+    try:
+        session = spark_engine.start_session(settings.master, settings.remote, dict(settings.config))
+    except (spark_engine.PySparkException, spark_engine.Py4JError, OSError) as error:
+        raise ConfigError(
+            _("The Spark session could not start ({engine}): {reason}.", engine=settings.description, reason=spark_engine.SparkEngine.error_text(error)),
+            _("Check the master or remote URL in [engine] or on the command line, and that Java and the cluster are reachable."),
+        ) from error
+    return spark_engine.SparkEngine(session, remote=bool(settings.remote), label=settings.description)
 
 
 class Engine:
@@ -22,6 +112,21 @@ class Engine:
     connection state, and always fetching the result avoids DuckDB's
     "connection has an unfinished result" error.
     """
+
+    kind = ENGINE_DUCKDB
+    label = "DuckDB"
+    # Discovery may count candidates with DuckDB's bit strings (bitstring_agg, bit_count).
+    supports_bitstrings = True
+    # Discovery counts a level's column sets with one GROUP BY each, joined by
+    # UNION ALL, which ran twice as fast on DuckDB as one GROUPING SETS query.
+    one_scan_per_level = False
+    errors: tuple[type[BaseException], ...] = (duckdb.Error,)
+
+    @staticmethod
+    def error_text(error: BaseException) -> str:
+        """Return the first line of a DuckDB error without its error class."""
+        text = str(error).strip()
+        return _DUCKDB_ERROR_CLASS.sub("", text.splitlines()[0]) if text else type(error).__name__
 
     def __init__(self, connection: duckdb.DuckDBPyConnection | None = None, threads: int | None = None):
         self._connection = connection or duckdb.connect(":memory:")

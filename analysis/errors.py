@@ -29,3 +29,11 @@ class InputError(AnalysisError):
 
 class ConfigError(AnalysisError):
     """The dataset file or the command-line options are invalid."""
+
+
+class QueryError(AnalysisError):
+    """A query failed on a remote engine (Spark), for example because the cluster could not read a file or ran out of memory."""
+
+    def __init__(self, message: str, hint: str | None = None, reason: str = ""):
+        super().__init__(message, hint)
+        self.reason = reason

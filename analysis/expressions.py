@@ -42,10 +42,11 @@ def class_text(column: str, duckdb_type: str) -> str:
             f"THEN CAST(CAST({ident} AS BIGINT) AS VARCHAR) ELSE CAST({ident} AS VARCHAR) END"
         )
     text = f"trim(CAST({ident} AS VARCHAR))"
-    # "1.0" written by a float column in a CSV is class "1"; "" is missing.
+    # "1.0" written by a float column in a CSV is class "1"; "" is missing. An anchored
+    # regexp_matches rather than regexp_full_match, because Spark SQL has the former (as RLIKE).
     return (
         f"CASE WHEN {text} = '' THEN NULL "
-        f"WHEN regexp_full_match({text}, '[+-]?[0-9]+\\.0+') THEN regexp_replace({text}, '\\.0+$', '') "
+        f"WHEN regexp_matches({text}, '^[+-]?[0-9]+\\.0+$') THEN regexp_replace({text}, '\\.0+$', '') "
         f"ELSE {text} END"
     )
 

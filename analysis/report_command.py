@@ -25,7 +25,9 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
-def add_command(commands, add_input_options: Callable, add_filter_options: Callable, add_output_options: Callable) -> None:
+def add_command(
+    commands, add_input_options: Callable, add_filter_options: Callable, add_output_options: Callable, add_engine_options: Callable
+) -> None:
     """Add the ``report`` command to the command parsers ``commands``."""
     report = commands.add_parser(
         "report",
@@ -39,6 +41,7 @@ def add_command(commands, add_input_options: Callable, add_filter_options: Calla
         type=Path,
         help=_("workspace folder of the dashboard: use the tags and HLP values edited there for this dataset (needs --config)"),
     )
+    add_engine_options(report)
     add_output_options(report)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analysis.config import load_config
+from analysis.engine import check_duckdb_only
 from analysis.dataset import load_dataset
 from analysis.errors import AnalysisError, ConfigError
 from analysis.filters import parse_filter
@@ -79,6 +80,7 @@ def run_log(arguments: argparse.Namespace) -> int:
     try:
         params = parse_params(arguments.param)
         config = load_config(arguments.config)
+        check_duckdb_only(config.engine, "log-run")
         key = dataset_key(config, "log-run")
         folder = arguments.workspace or default_workspace_folder(config)
         workspace = Workspace(folder, user=arguments.user)
@@ -106,6 +108,7 @@ def run_compare(arguments: argparse.Namespace) -> int:
     """Compare the two runs of ``--runs`` and print the deltas."""
     try:
         config = load_config(arguments.config)
+        check_duckdb_only(config.engine, "compare")
         key = dataset_key(config, "compare")
         folder = arguments.workspace
         if folder is None:

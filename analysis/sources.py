@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 
 from analysis.engine import Engine
@@ -41,9 +40,6 @@ _DELIMITERS = (",", ";", "\t", "|")
 
 # DuckDB's names for the columns of a CSV file read without a header.
 _GENERATED_NAME = re.compile(r"column[0-9]+")
-
-# DuckDB prefixes its messages with the error class, e.g. "Invalid Input Error: ".
-_DUCKDB_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z]*( [A-Z][A-Za-z]*)* Error: ")
 
 
 @dataclass
@@ -129,8 +125,8 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
             engine.read_file(view, path, file_format, columns=types)
             described = engine.columns(view)
         has_rows = engine.rows(f"SELECT 1 FROM {view} LIMIT 1")
-    except duckdb.Error as error:
-        raise _unreadable(path, role, file_format, error) from error
+    except engine.errors as error:
+        raise _unreadable(engine, path, role, file_format, error) from error
 
     columns = [name for name, _type in described]
     if not has_rows:
@@ -143,8 +139,12 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
 def _raw_header(engine: Engine, path: Path, file_format: str, role: str) -> list[str]:
     """Return the column names as written in the file, before DuckDB renames duplicates."""
     try:
-        if file_format == "parquet":
+        if file_format == "parquet" and engine.kind == "duckdb":
             return list(pq.read_schema(path).names)
+        if file_format == "parquet":
+            # Spark renames no column of a Parquet file, so its schema has the names as written.
+            engine.read_file("_header_probe", path, "parquet")
+            return [name for name, _type in engine.columns("_header_probe")]
         if file_format == "csv":
             engine.read_file("_header_probe", path, "csv", header=False, all_varchar=True)
             first = engine.rows("SELECT * FROM _header_probe LIMIT 1")
@@ -154,8 +154,8 @@ def _raw_header(engine: Engine, path: Path, file_format: str, role: str) -> list
             return ["" if value is None else str(value) for value in first[0]]
         engine.read_file("_header_probe", path, "json")
         return [name for name, _type in engine.columns("_header_probe")]
-    except (duckdb.Error, OSError, ValueError) as error:
-        raise _unreadable(path, role, file_format, error) from error
+    except (*engine.errors, OSError, ValueError) as error:
+        raise _unreadable(engine, path, role, file_format, error) from error
 
 
 def _check_duplicate_names(header: list[str], path: Path, role: str) -> None:
@@ -226,9 +226,12 @@ def _first_ragged_line(path: Path) -> tuple[str, int] | None:
     return None
 
 
-def _unreadable(path: Path, role: str, file_format: str, error: Exception) -> InputError:
-    text = str(error).strip()
-    first_line = _DUCKDB_ERROR_CLASS.sub("", text.splitlines()[0]) if text else type(error).__name__
+def _unreadable(engine: Engine, path: Path, role: str, file_format: str, error: Exception) -> InputError:
+    if isinstance(error, engine.errors):
+        first_line = engine.error_text(error)
+    else:
+        text = str(error).strip()
+        first_line = text.splitlines()[0] if text else type(error).__name__
     return InputError(
         _("The {role} file {path} could not be read as {format}: {reason}.", role=role, path=path, format=file_format.upper(), reason=first_line.rstrip(".")),
         _("Check that the file is complete and that its extension matches its content."),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from analysis.config import DatasetConfig
 from analysis.dataset import load_dataset
+from analysis.engine import ENGINE_DUCKDB
 from analysis.errors import AnalysisError, ConfigError, InputError
 from analysis.i18n import _, ngettext
 from analysis.model import Dataset
@@ -94,7 +95,13 @@ def open_with_workspace(config: DatasetConfig, folder: Path | None) -> tuple[Dat
     """Open the dataset with the workspace's tag edits and typed HLP values, as the dashboard shows it.
 
     Without a workspace folder, return the dataset of the files and None.
+    Workspace edits are laid over the data on DuckDB only.
     """
+    if folder is not None and config.engine.kind != ENGINE_DUCKDB:
+        raise ConfigError(
+            _("--workspace works with the DuckDB engine only, and this command runs on {engine}.", engine=config.engine.description),
+            _("Leave out --workspace to analyse the files as they are on Spark, or use --engine duckdb."),
+        )
     dataset = load_dataset(config)
     if folder is None:
         return dataset, None

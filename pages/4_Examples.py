@@ -28,7 +28,7 @@ from ui.tagging import tag_controls
 
 
 def main() -> None:
-    context = start_page(N_("Examples"))
+    context = start_page(N_("Examples"), duckdb_only=True)
     st.title(_("Examples"))
     show_filter_banner(context, context.summary())
     dataset = context.dataset

@@ -22,7 +22,7 @@ from ui.page import show_filter_banner, start_page
 
 
 def main() -> None:
-    context = start_page(N_("Label errors"))
+    context = start_page(N_("Label errors"), duckdb_only=True)
     st.title(_("Suspected label errors"))
     show_filter_banner(context, context.summary())
     try:

@@ -23,7 +23,7 @@ from ui.runs_data import run_catalog
 
 
 def main() -> None:
-    context = start_page(N_("Experiments"))
+    context = start_page(N_("Experiments"), duckdb_only=True)
     st.title(_("Experiments"))
     show_filter_banner(context, context.summary())
     catalog = run_catalog(context)

@@ -274,7 +274,7 @@ def test_unknown_section_lists_audit(folder, capsys):
 
     assert code == 2
     assert "unknown key or section 'audits'" in err
-    assert "audit, columns, files" in err
+    assert "audit, columns, engine, files" in err
 
 
 # ---------------------------------------------------------------- real and sample data

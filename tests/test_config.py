@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analysis import ConfigError, load_config, load_dataset
-from analysis.cli import main
+from analysis.cli import _build_parser, config_from_arguments, main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = REPO_ROOT / "sample_data"
@@ -234,6 +234,12 @@ INVALID = {
     "max_categories_too_small": (MINIMAL + "[slices]\nmax_categories = 1\n", ["{file}", "max_categories = 1", "at least 2"]),
     "correct_and_threshold": (MINIMAL + '[columns]\ncorrect = "ok"\n[task]\nerror_threshold = 0.5\n', ["{file}", "correct", "error_threshold"]),
     "no_predictions": ('schema = 1\n[files]\nmetadata = "metadata.csv"\n', ["{file}", "predictions"]),
+    "unknown_engine": (MINIMAL + '[engine]\nkind = "polars"\n', ["{file}", "engine.kind", "'polars'", "duckdb", "spark"]),
+    "engine_config_not_table": (MINIMAL + '[engine]\nkind = "spark"\nconfig = "x"\n', ["{file}", "'engine.config'", "a table"]),
+    "engine_config_value_list": (
+        MINIMAL + '[engine]\nkind = "spark"\n[engine.config]\n"spark.jars" = ["a", "b"]\n',
+        ["{file}", "engine.config.spark.jars", "a string or a number"],
+    ),
 }
 
 
@@ -314,3 +320,59 @@ def test_missing_data_file_named_in_toml(tmp_path, capsys):
     assert code == 2
     assert str(tmp_path / "meta.parquet") in captured.err
     assert "not found" in captured.err
+
+
+def test_engine_section_parsed(tmp_path):
+    path = write_dataset(
+        tmp_path,
+        MINIMAL + '[engine]\nkind = "spark"\nmaster = "spark://cluster:7077"\n[engine.config]\n"spark.executor.memory" = "4g"\n"spark.executor.cores" = 2\n',
+    )
+
+    engine = load_config(path).engine
+
+    assert engine.kind == "spark"
+    assert engine.master == "spark://cluster:7077"
+    assert engine.remote is None
+    assert engine.config == {"spark.executor.memory": "4g", "spark.executor.cores": "2"}
+    assert engine.description == "Spark (spark://cluster:7077)"
+
+
+def test_engine_defaults_to_duckdb(tmp_path):
+    engine = load_config(write_dataset(tmp_path, MINIMAL)).engine
+
+    assert engine.kind == "duckdb"
+    assert engine.description == "DuckDB"
+
+
+def engine_from_command_line(path: Path, *options: str):
+    arguments = _build_parser().parse_args(["summary", "--config", str(path), *options])
+    return config_from_arguments(arguments).engine
+
+
+def test_engine_options_override_file(tmp_path):
+    path = write_dataset(tmp_path, MINIMAL + '[engine]\nkind = "spark"\nremote = "sc://connect:15002"\n')
+
+    assert engine_from_command_line(path, "--engine", "duckdb").kind == "duckdb"
+    master = engine_from_command_line(path, "--spark-master", "local[2]")
+    assert master.kind == "spark"
+    assert master.master == "local[2]"
+    assert master.remote is None
+    assert engine_from_command_line(path).remote == "sc://connect:15002"
+
+
+def test_spark_master_implies_spark(tmp_path):
+    engine = engine_from_command_line(write_dataset(tmp_path, MINIMAL), "--spark-master", "local[1]")
+
+    assert engine.kind == "spark"
+    assert engine.master == "local[1]"
+
+
+def test_spark_master_with_duckdb_rejected(tmp_path, capsys):
+    path = write_dataset(tmp_path, MINIMAL)
+
+    code = main(["summary", "--config", str(path), "--engine", "duckdb", "--spark-master", "local[1]"])
+    captured = capsys.readouterr()
+
+    assert code == 2
+    assert "--spark-master and --spark-remote apply to the Spark engine" in captured.err
+    assert "--engine duckdb" in captured.err

@@ -31,6 +31,7 @@ import streamlit as st
 
 from analysis import ConfigError, Dataset, load_config, load_dataset, summarize
 from analysis.config import find_dataset_file
+from analysis.engine import ENGINE_DUCKDB
 from analysis.filters import ExampleFilter, parse_filter
 from analysis.i18n import _, current_language
 from analysis.tag_overlay import apply_tag_edits
@@ -192,7 +193,12 @@ def open_dataset(folder: Path) -> tuple[Dataset, Fingerprint]:
     so a fixed file is picked up on the next rerun.
     """
     fingerprint = (*dataset_fingerprint(folder), (LANGUAGE_KEY + current_language(), None, None))
-    with st.spinner(_("Opening the dataset {name}…", name=folder.name)):
+    engine = load_config(folder).engine
+    if engine.kind == ENGINE_DUCKDB:
+        message = _("Opening the dataset {name}…", name=folder.name)
+    else:
+        message = _("Opening the dataset {name} on {engine}; the queries run there and only counts come back…", name=folder.name, engine=engine.description)
+    with st.spinner(message):
         dataset = _open_dataset(str(folder), fingerprint)
     return dataset, fingerprint
 
@@ -235,7 +241,11 @@ def dataset_summary(
     targets, so a change to any of them computes a new summary.
     """
     keep, exclude = filter_key(example_filter or ExampleFilter())
-    with st.spinner(_("Computing the summary of {name}…", name=folder.name)):
+    if dataset.engine.kind == ENGINE_DUCKDB:
+        message = _("Computing the summary of {name}…", name=folder.name)
+    else:
+        message = _("Computing the summary of {name} on {engine}…", name=folder.name, engine=dataset.engine.label)
+    with st.spinner(message):
         return _summary(
             str(folder),
             fingerprint,

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from analysis import Dataset
+from analysis.engine import ENGINE_DUCKDB
 from analysis.filters import ExampleFilter
 from analysis.i18n import _
 from ui.data import Fingerprint, dataset_summary, demo_mode, open_dataset, with_tag_edits
@@ -39,11 +40,13 @@ class PageContext:
             return dataset_summary(self.folder, self.fingerprint, self.dataset, self.example_filter, self.hlp, targets)
 
 
-def start_page(title: str) -> PageContext:
+def start_page(title: str, duckdb_only: bool = False) -> PageContext:
     """Set up the page, draw the sidebar and open the chosen dataset.
 
     ``title`` is the page's English title, marked with ``N_``: it is
-    translated here, once the URL has set the language.
+    translated here, once the URL has set the language. A ``duckdb_only``
+    page needs rows of single examples, which the Spark engine never brings
+    back, so on a dataset whose file selects Spark it shows a notice and stops.
 
     Stops the script run with a message when no dataset can be opened, so a
     page's own code only runs on a valid dataset.
@@ -63,8 +66,25 @@ def start_page(title: str) -> PageContext:
     # Tag edits are laid over the file tags before the filter is drawn, so
     # tags created in the workspace can be filtered on too.
     workspace = workspace_state(folder, demo)
-    with stop_on_analysis_error(), st.spinner(_("Applying the workspace's tag edits…")):
-        dataset, fingerprint = with_tag_edits(folder, fingerprint, dataset, workspace.tag_edits)
+    if dataset.engine.kind == ENGINE_DUCKDB:
+        with stop_on_analysis_error(), st.spinner(_("Applying the workspace's tag edits…")):
+            dataset, fingerprint = with_tag_edits(folder, fingerprint, dataset, workspace.tag_edits)
+    elif workspace.tag_edits:
+        st.warning(
+            _("This dataset runs on {engine}, so the tag edits of the workspace are not applied: tags are shown as the files give them.", engine=dataset.engine.label),
+            icon=":material/warning:",
+        )
+    if duckdb_only and dataset.engine.kind != ENGINE_DUCKDB:
+        st.title(_(title))
+        st.info(
+            _(
+                "This page shows single examples, and the dataset file of {name} selects {engine}, which returns only aggregates. Use the Slices, Tags, What-if and Audit pages, or open a copy of the dataset without the [engine] section to browse examples on DuckDB.",
+                name=folder.name,
+                engine=dataset.engine.label,
+            ),
+            icon=":material/info:",
+        )
+        st.stop()
     example_filter = select_filter(dataset)
     draw_editor_name(demo)
     context = PageContext(folder, dataset, fingerprint, example_filter, demo, workspace)
