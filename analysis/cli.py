@@ -29,6 +29,7 @@ from analysis.audit import render_audit, run_audit
 from analysis.config import DatasetConfig, load_config, validate
 from analysis.engine import ENGINE_KINDS, ENGINE_SPARK, EngineSettings, check_duckdb_only
 from analysis.errors import AnalysisError, ConfigError
+from analysis.file_uri import input_path
 from analysis.filters import parse_filter
 from analysis.i18n import LANGUAGES, _, load_translations, using
 from analysis.label_errors import suspected_label_errors
@@ -61,10 +62,10 @@ class _Parser(argparse.ArgumentParser):
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(_("input"))
     group.add_argument("--config", type=Path, help=_("dataset file (TOML), or a folder holding dataset.toml"))
-    group.add_argument("--predictions", type=Path, help=_("predictions file: CSV, Parquet or JSON"))
-    group.add_argument("--metadata", type=Path, help=_("metadata file joined on the id"))
-    group.add_argument("--tags-file", type=Path, help=_("long tags file with one (id, tag) row per tag"))
-    group.add_argument("--hlp", type=Path, help=_("HLP file with tag,hlp rows (accuracy between 0 and 1)"))
+    group.add_argument("--predictions", type=input_path, help=_("predictions file: CSV, Parquet or JSON; with --engine spark also a URI such as s3a://bucket/predictions.parquet"))
+    group.add_argument("--metadata", type=input_path, help=_("metadata file joined on the id"))
+    group.add_argument("--tags-file", type=input_path, help=_("long tags file with one (id, tag) row per tag"))
+    group.add_argument("--hlp", type=input_path, help=_("HLP file with tag,hlp rows (accuracy between 0 and 1)"))
     group.add_argument("--id-col", help=_("id column, in both files"))
     group.add_argument("--label-col", help=_("label (true class) column"))
     group.add_argument("--prediction-col", help=_("prediction column"))

@@ -18,6 +18,7 @@ from typing import Any
 from analysis.audit_spec import AuditSpec, parse_audit
 from analysis.engine import ENGINE_KINDS, ENGINE_SPARK, EngineSettings
 from analysis.errors import ConfigError
+from analysis.file_uri import FileURI, is_uri
 from analysis.i18n import _
 from analysis.run_spec import RunsSpec, parse_runs
 
@@ -220,9 +221,11 @@ def _validate_keys(document: dict[str, Any], path: Path) -> None:
             )
 
 
-def _resolve_file(folder: Path, value: str | None) -> Path | None:
+def _resolve_file(folder: Path, value: str | None) -> Path | FileURI | None:
     if value is None:
         return None
+    if is_uri(value):
+        return FileURI(value)
     path = Path(value)
     return path if path.is_absolute() else (folder / path)
 

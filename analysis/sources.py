@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from analysis.engine import Engine
 from analysis.errors import InputError
+from analysis.file_uri import FileURI
 from analysis.i18n import _
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
     ``text_columns`` are read as text from CSV files, so that ids and labels
     such as "007" keep their leading zeros instead of being parsed as numbers.
     """
+    if isinstance(path, FileURI):
+        return _open_uri(engine, path, role, view, text_columns)
     path = Path(path)
     if not path.exists():
         raise InputError(
@@ -134,6 +137,32 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
     if file_format == "csv":
         _check_split_into_columns(path, role, columns)
     return SourceFile(role, path, view, file_format, columns, dict(described))
+
+
+def _open_uri(engine: Engine, uri: FileURI, role: str, view: str, text_columns: tuple[str, ...]) -> SourceFile:
+    """Register a file named by a URI, which only the Spark engine reads, with the checks that need no local file."""
+    if engine.kind != "spark":
+        raise InputError(
+            _("The {role} file {path} is a URI, which only the Spark engine reads.", role=role, path=uri),
+            _("Run with --engine spark (or [engine] kind = \"spark\"), or copy the file to a local path."),
+        )
+    file_format = detect_format(uri, role)
+    header = _raw_header(engine, uri, file_format, role)
+    _check_duplicate_names(header, uri, role)
+    options: dict[str, object] = {}
+    if file_format == "csv" and text_columns:
+        present = {name.strip() for name in header}
+        options["dtype"] = {name: "VARCHAR" for name in text_columns if name in present}
+    try:
+        engine.read_file(view, uri, file_format, **options)
+        described = engine.columns(view)
+        has_rows = engine.rows(f"SELECT 1 FROM {view} LIMIT 1")
+    except engine.errors as error:
+        raise _unreadable(engine, uri, role, file_format, error) from error
+    if not has_rows:
+        raise _no_rows(uri, role, file_format, header)
+    # NOTE: a ragged CSV file behind a URI is not looked for line by line, because this process cannot open it.
+    return SourceFile(role, uri, view, file_format, [name for name, _type in described], dict(described))
 
 
 def _raw_header(engine: Engine, path: Path, file_format: str, role: str) -> list[str]:

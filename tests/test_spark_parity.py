@@ -462,3 +462,52 @@ def test_missing_java_message(tmp_path):
     assert "Traceback" not in completed.stderr
     assert "needs a Java runtime" in completed.stderr
     assert "openjdk-17-jre-headless" in completed.stderr
+
+
+# ---------------------------------------------------------------- inputs named by a URI
+
+
+def uri_dataset(tmp_path: Path) -> Path:
+    """Copy the screening sample with its files named by file:// URIs, which Spark reads like s3a:// or hdfs:// ones."""
+    folder = tmp_path / "screening_uri"
+    shutil.copytree(SAMPLE_DATA_DIR / "screening", folder)
+    text = (folder / "dataset.toml").read_text(encoding="utf-8")
+    for name in ("predictions.parquet", "metadata.parquet"):
+        text = text.replace(f'"{name}"', f'"{(folder / name).as_uri()}"')
+    (folder / "dataset.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_uri_inputs_same_on_spark(spark_session, capsys, tmp_path):
+    folder = uri_dataset(tmp_path)
+
+    code = main(["summary", "--config", str(folder), "--engine", "spark", "--format", "json"])
+    on_spark = json.loads(capsys.readouterr().out)
+    main(["summary", "--config", str(SAMPLE_DATA_DIR / "screening"), "--format", "json"])
+    on_duckdb = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    assert differences(on_duckdb["overall"], on_spark["overall"]) == []
+    assert differences(on_duckdb["classes"], on_spark["classes"]) == []
+
+
+def test_uri_option_kept_whole(spark_session, capsys, tmp_path):
+    folder = uri_dataset(tmp_path)
+    predictions = (folder / "predictions.parquet").as_uri()
+
+    code = main(["summary", "--config", str(folder), "--predictions", predictions, "--engine", "spark", "--format", "json"])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["examples"] == 5000
+
+
+def test_uri_on_duckdb_named(capsys, tmp_path):
+    folder = uri_dataset(tmp_path)
+
+    code = main(["summary", "--config", str(folder), "--engine", "duckdb"])
+    error = capsys.readouterr().err
+
+    assert code == 2
+    assert "file:///" in error
+    assert "is a URI, which only the Spark engine reads" in error
+    assert "--engine spark" in error

@@ -33,6 +33,7 @@ from analysis import ConfigError, Dataset, load_config, load_dataset, summarize
 from analysis.config import find_dataset_file
 from analysis.engine import ENGINE_DUCKDB
 from analysis.filters import ExampleFilter, parse_filter
+from analysis.file_uri import FileURI
 from analysis.i18n import _, current_language
 from analysis.tag_overlay import apply_tag_edits
 from analysis.workspace import DEFAULT_WORKSPACE_NAME, WORKSPACE_VARIABLE, TagEdits
@@ -178,6 +179,9 @@ def dataset_fingerprint(folder: Path) -> Fingerprint:
 
 
 def _file_state(path: Path) -> tuple[str, int | None, int | None]:
+    # A file named by a URI lies where Spark reads it, so no change of it can be seen from here.
+    if isinstance(path, FileURI):
+        return str(path), None, None
     try:
         status = path.stat()
     except OSError:
