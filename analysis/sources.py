@@ -89,25 +89,18 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
 
     ``text_columns`` are read as text from CSV files, so that ids and labels
     such as "007" keep their leading zeros instead of being parsed as numbers.
+    A :class:`~analysis.file_uri.FileURI` is read by the Spark engine only,
+    without the checks that need the file on this machine.
     """
     if isinstance(path, FileURI):
-        return _open_uri(engine, path, role, view, text_columns)
-    path = Path(path)
-    if not path.exists():
-        raise InputError(
-            _("The {role} file {path} was not found.", role=role, path=path),
-            _("Check the path in the dataset file or on the command line."),
-        )
-    if path.is_dir():
-        raise InputError(
-            _("The {role} path {path} is a folder, not a file.", role=role, path=path),
-            _("Name the file inside the folder."),
-        )
-    if path.stat().st_size == 0:
-        raise InputError(
-            _("The {role} file {path} is empty.", role=role, path=path),
-            _("Export the file again; it has no header and no rows."),
-        )
+        if engine.kind != "spark":
+            raise InputError(
+                _("The {role} file {path} is a URI, which only the Spark engine reads.", role=role, path=path),
+                _("Run with --engine spark (or [engine] kind = \"spark\"), or copy the file to a local path."),
+            )
+    else:
+        path = Path(path)
+        _check_local_file(path, role)
 
     file_format = detect_format(path, role)
     header = _raw_header(engine, path, file_format, role)
@@ -134,35 +127,28 @@ def open_source(engine: Engine, path: Path, role: str, view: str, text_columns: 
     columns = [name for name, _type in described]
     if not has_rows:
         raise _no_rows(path, role, file_format, header)
-    if file_format == "csv":
+    # NOTE: a ragged CSV file behind a URI is not looked for line by line, because this process cannot open it.
+    if file_format == "csv" and not isinstance(path, FileURI):
         _check_split_into_columns(path, role, columns)
     return SourceFile(role, path, view, file_format, columns, dict(described))
 
 
-def _open_uri(engine: Engine, uri: FileURI, role: str, view: str, text_columns: tuple[str, ...]) -> SourceFile:
-    """Register a file named by a URI, which only the Spark engine reads, with the checks that need no local file."""
-    if engine.kind != "spark":
+def _check_local_file(path: Path, role: str) -> None:
+    if not path.exists():
         raise InputError(
-            _("The {role} file {path} is a URI, which only the Spark engine reads.", role=role, path=uri),
-            _("Run with --engine spark (or [engine] kind = \"spark\"), or copy the file to a local path."),
+            _("The {role} file {path} was not found.", role=role, path=path),
+            _("Check the path in the dataset file or on the command line."),
         )
-    file_format = detect_format(uri, role)
-    header = _raw_header(engine, uri, file_format, role)
-    _check_duplicate_names(header, uri, role)
-    options: dict[str, object] = {}
-    if file_format == "csv" and text_columns:
-        present = {name.strip() for name in header}
-        options["dtype"] = {name: "VARCHAR" for name in text_columns if name in present}
-    try:
-        engine.read_file(view, uri, file_format, **options)
-        described = engine.columns(view)
-        has_rows = engine.rows(f"SELECT 1 FROM {view} LIMIT 1")
-    except engine.errors as error:
-        raise _unreadable(engine, uri, role, file_format, error) from error
-    if not has_rows:
-        raise _no_rows(uri, role, file_format, header)
-    # NOTE: a ragged CSV file behind a URI is not looked for line by line, because this process cannot open it.
-    return SourceFile(role, uri, view, file_format, [name for name, _type in described], dict(described))
+    if path.is_dir():
+        raise InputError(
+            _("The {role} path {path} is a folder, not a file.", role=role, path=path),
+            _("Name the file inside the folder."),
+        )
+    if path.stat().st_size == 0:
+        raise InputError(
+            _("The {role} file {path} is empty.", role=role, path=path),
+            _("Export the file again; it has no header and no rows."),
+        )
 
 
 def _raw_header(engine: Engine, path: Path, file_format: str, role: str) -> list[str]:
