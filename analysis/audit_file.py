@@ -7,14 +7,13 @@ line of the file as the user wrote them. Comments inside the old
 edited spec.
 
 The new text is validated as a whole dataset file before it replaces the old
-one, and the replacement is one rename, so a reader (the dashboard, a CI run
-of ``python -m analysis audit``) reads either the old file or the new one.
+one. The replacement is one rename, so a reader (the dashboard, a CI run of
+``python -m analysis audit``) reads either the old file or the new one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import tomlkit
@@ -23,6 +22,7 @@ from tomlkit.exceptions import TOMLKitError
 from analysis.audit_spec import RATIO_TO_REFERENCE, AuditCheck, AuditSpec
 from analysis.config import parse_config_text
 from analysis.errors import InputError
+from analysis.file_writes import replace_file
 from analysis.i18n import _
 
 
@@ -108,12 +108,9 @@ def save_audit_section(path: Path, spec: AuditSpec, expected_digest: str) -> Non
     # Checked as the file it replaces, so relative file paths resolve as they will after the rename.
     parse_config_text(new_text, path)
 
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(new_text, encoding="utf-8")
-        os.replace(temporary, path)
+        replace_file(path, lambda temporary: temporary.write_text(new_text, encoding="utf-8"))
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise InputError(
             _("The dataset file {file} could not be written: {reason}.", file=path, reason=error.strerror or error),
             _("Check that you may write to its folder, or copy the edited [audit] section from the page into the file by hand."),

@@ -114,7 +114,7 @@ def _(message: str, /, **params: object) -> str:
 
 
 def pgettext(context: str, message: str, /, **params: object) -> str:
-    """Translate ``message`` as used in ``context``, for a word whose translation depends on where it stands."""
+    """Translate ``message`` as used in ``context``, for a word whose translation depends on where it is used."""
     translations = _active.get()
     text = translations.pgettext(context, message) if translations is not None else message
     return fill(text, **params) if params else text

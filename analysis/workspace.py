@@ -55,6 +55,7 @@ import pandas as pd
 
 from analysis.config import DatasetConfig
 from analysis.errors import ConfigError, InputError
+from analysis.file_writes import replace_file
 from analysis.i18n import _, ngettext
 
 log = logging.getLogger(__name__)
@@ -708,16 +709,16 @@ def write_hlp_file(path: Path, values: Mapping[str, float]) -> None:
     over ``path``, so a reader never sees a half-written file. Raises
     :class:`~analysis.InputError` when the folder is not writable.
     """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    def write(temporary: Path) -> None:
         with temporary.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(["tag", "hlp"])
             for tag, value in values.items():
                 writer.writerow([tag, repr(float(value))])
-        os.replace(temporary, path)
+
+    try:
+        replace_file(path, write)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise InputError(
             _("The HLP file {file} could not be written: {reason}.", file=path, reason=error.strerror or error),
             _("Check that you may write to its folder."),

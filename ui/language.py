@@ -24,7 +24,7 @@ def set_url_language() -> str | None:
 
 
 def notice_unknown_language(requested: str) -> None:
-    """Drop an unknown ``lang`` value from the URL and say so, once the page can show notices."""
+    """Drop an unknown ``lang`` value from the URL and show a notice, once the page can show notices."""
     notice_ignored(LANGUAGE, requested, _("use one of {names}.", names=", ".join(LANGUAGES)))
     write_value(LANGUAGE, None)
 

@@ -33,7 +33,7 @@ class RunChange:
 
 
 def restrict_to_run_change(context: PageContext, query: ExampleQuery) -> tuple[ExampleQuery, RunChange | None]:
-    """Narrow ``query`` to the examples fixed or broken between two runs when the URL requests it, and say so above the table."""
+    """Narrow ``query`` to the examples fixed or broken between two runs when the URL requests it, and state it above the table."""
     if not any(st.query_params.get(name) is not None for name in ("run_a", "run_b", "change")):
         return query, None
     catalog = run_catalog(context)
@@ -47,7 +47,7 @@ def restrict_to_run_change(context: PageContext, query: ExampleQuery) -> tuple[E
     text_column.info(sentence, icon=":material/compare_arrows:")
     button_column.button(_("Show all examples"), on_click=clear_run_change, key="examples_clear_run_change")
     # The prediction and error columns stay those of the dataset's predictions
-    # file, so the outcome filters keep their meaning; the table adds run A's and run B's predictions.
+    # file, so the outcome filters keep their meaning. The table adds run A's and run B's predictions.
     return dataclasses.replace(query, example_ids=ids), RunChange(catalog, run_a, run_b)
 
 
